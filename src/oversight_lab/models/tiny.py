@@ -1,0 +1,152 @@
+"""The tiny evaluatee: a GPT-2-architecture model pretrained in-process on a world's corpus.
+
+Pretraining is a plain nanoGPT-style loop over packed blocks of the corpus (one document per line, ``<eos>``
+between documents). The result is cached under the user cache directory by a content hash of the world, the
+tokenizer, the model and pretraining configs, the seed and the code that builds it, so a second run with the
+same inputs loads it in milliseconds and a change to any of them retrains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Callable
+
+import torch
+from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
+
+from oversight_lab.models.tokenizer import build_word_tokenizer, tokenizer_hash
+from oversight_lab.worlds.base import World
+
+__all__ = ["TinyConfig", "cache_dir", "pretrain", "load_or_pretrain", "pretrain_key"]
+
+
+@dataclass(frozen=True)
+class TinyConfig:
+    """Architecture and pretraining budget of the tiny evaluatee."""
+
+    n_layer: int = 2
+    n_embd: int = 64
+    n_head: int = 4
+    n_positions: int = 64
+    corpus_lines: int = 20000
+    steps: int = 600
+    batch_size: int = 32
+    block_size: int = 64
+    lr: float = 5e-3
+    seed: int = 0
+
+
+def cache_dir() -> Path:
+    """``$OVERSIGHT_LAB_CACHE``, else ``$XDG_CACHE_HOME/oversight-lab``, else ``~/.cache/oversight-lab``."""
+    if os.environ.get("OVERSIGHT_LAB_CACHE"):
+        return Path(os.environ["OVERSIGHT_LAB_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "oversight-lab"
+
+
+def _code_version() -> str:
+    """A hash of the source files that decide what a pretrained checkpoint contains."""
+    import oversight_lab.models.tokenizer as tokmod
+
+    h = hashlib.sha256()
+    for path in (Path(__file__), Path(tokmod.__file__)):
+        h.update(path.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def pretrain_key(world: World, cfg: TinyConfig, tok: PreTrainedTokenizerFast) -> str:
+    blob = json.dumps(
+        {"world": world.describe(), "tokenizer": tokenizer_hash(tok), "model": asdict(cfg), "code": _code_version()},
+        sort_keys=True,
+    )
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def pretrain(
+    world: World,
+    cfg: TinyConfig,
+    tok: PreTrainedTokenizerFast,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[GPT2LMHeadModel, dict]:
+    """Pretrain a fresh tiny GPT-2 on ``world``'s corpus; returns the model and its training log."""
+    torch.manual_seed(cfg.seed)
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tok), n_positions=cfg.n_positions, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
+            n_head=cfg.n_head, bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+        )
+    )
+    # Pack the corpus: documents separated by <eos>, cut into fixed blocks (no padding wasted).
+    ids: list[int] = []
+    for line in world.corpus(cfg.corpus_lines, seed=cfg.seed):
+        ids.extend(tok(line)["input_ids"])
+        ids.append(tok.eos_token_id)
+    data = torch.tensor(ids, dtype=torch.long)
+    n_blocks = (len(data) - 1) // cfg.block_size
+    gen = torch.Generator().manual_seed(cfg.seed)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
+    model.train()
+    losses = []
+    t0 = time.perf_counter()
+    for step in range(cfg.steps):
+        starts = torch.randint(0, n_blocks, (cfg.batch_size,), generator=gen) * cfg.block_size
+        x = torch.stack([data[s : s + cfg.block_size] for s in starts])
+        loss = model(input_ids=x, labels=x).loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        losses.append(loss.item())
+        if progress:
+            progress(step + 1, cfg.steps, losses[-1])
+    model.eval()
+    log = {
+        "final_loss": sum(losses[-20:]) / min(20, len(losses)),
+        "first_loss": losses[0],
+        "tokens": cfg.steps * cfg.batch_size * cfg.block_size,
+        "seconds": time.perf_counter() - t0,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    return model, log
+
+
+def load_or_pretrain(
+    world: World,
+    cfg: TinyConfig,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> tuple[GPT2LMHeadModel, PreTrainedTokenizerFast, Path, dict]:
+    """Load the cached pretrained evaluatee for (world, cfg), pretraining and caching it on a miss.
+
+    Returns ``(model, tokenizer, checkpoint_dir, info)``; ``info["cache_hit"]`` tells which happened.
+    """
+    tok = build_word_tokenizer(world.vocabulary())
+    key = pretrain_key(world, cfg, tok)
+    path = cache_dir() / "pretrained" / f"{world.name}-{key}"
+    if (path / "pretrain.json").exists():
+        model = GPT2LMHeadModel.from_pretrained(path)
+        model.eval()
+        info = json.loads((path / "pretrain.json").read_text())
+        return model, tok, path, {**info, "cache_hit": True}
+    model, log = pretrain(world, cfg, tok, progress)
+    # Write to a temporary directory and rename, so a killed run never leaves a half-written cache entry.
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    model.save_pretrained(tmp)
+    tok.save_pretrained(tmp)
+    info = {"key": key, "config": asdict(cfg), "world": world.describe(), **log}
+    (tmp / "pretrain.json").write_text(json.dumps(info, indent=2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(tmp, path)
+    except OSError:  # another process cached the same key first; theirs is identical
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+    return model, tok, path, {**info, "cache_hit": False}
