@@ -79,30 +79,66 @@ class HFBackend:
     def prompt_format(self, kind: str) -> PromptFormat:
         return chat_format(self.tokenizer) if kind == "chat" else hh_format()
 
+    def _encode_requests(self, requests: list[tuple[str, str]]) -> list[tuple[list[int], list[int]]]:
+        """:func:`encode_pair` for many requests, with the tokenizer called once per batch of texts."""
+        tok = self.tokenizer
+        moved = []
+        for context, continuation in requests:
+            n_spaces = len(context) - len(context.rstrip())
+            if n_spaces > 0:
+                context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
+            moved.append((context, continuation))
+        contexts = sorted({c for c, _ in moved if c})
+        ctx_ids = dict(zip(contexts, tok(contexts, add_special_tokens=False)["input_ids"])) if contexts else {}
+        wholes = [c + x for c, x in moved if c]
+        whole_ids = iter(tok(wholes, add_special_tokens=False)["input_ids"]) if wholes else iter(())
+        out = []
+        for context, continuation in moved:
+            if not context:
+                out.append(encode_pair(tok, context, continuation))
+                continue
+            ctx = ctx_ids[context]
+            out.append((ctx, next(whole_ids)[len(ctx):]))
+        return out
+
     @torch.no_grad()
     def loglikelihood(self, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]:
-        """``(log P(continuation | context), continuation is the greedy decoding)`` for each request."""
-        encoded = [encode_pair(self.tokenizer, c, x) for c, x in requests]
+        """``(log P(continuation | context), continuation is the greedy decoding)`` for each request.
+
+        Requests whose model inputs are identical share one row of the batch: the choices of a
+        multiple-choice item with one-token continuations (" A", " B", …) all read the logits at the end of
+        the same context (lm-eval does the same with its one-token-continuation grouping).
+        """
         max_len = int(self.max_length)  # type: ignore[arg-type]
-        # (input ids, continuation ids) with lm-eval's left truncation to the window.
-        seqs = [((ctx + cont)[-(max_len + 1):][:-1], cont) for ctx, cont in encoded]
-        order = sorted(range(len(seqs)), key=lambda i: -len(seqs[i][0]))
-        out: list[tuple[float, bool]] = [(0.0, False)] * len(seqs)
+        rows: dict[tuple[int, ...], int] = {}
+        refs = []  # (row, continuation ids) per request
+        for ctx, cont in self._encode_requests(requests):
+            inp = tuple((ctx + cont)[-(max_len + 1):][:-1])  # lm-eval's left truncation to the window
+            refs.append((rows.setdefault(inp, len(rows)), cont))
+        inputs = list(rows)
+        users: list[list[int]] = [[] for _ in inputs]  # the requests reading each row
+        for i, (row, _) in enumerate(refs):
+            users[row].append(i)
+        order = sorted(range(len(inputs)), key=lambda r: -len(inputs[r]))
+        out: list[tuple[float, bool]] = [(0.0, False)] * len(refs)
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            width = len(seqs[batch[0]][0])
+            width = len(inputs[batch[0]])
             ids = torch.zeros((len(batch), width), dtype=torch.long)
-            for r, i in enumerate(batch):
-                inp = seqs[i][0]
-                ids[r, : len(inp)] = torch.tensor(inp)
-            logp = torch.log_softmax(self.model(ids.to(self.device)).logits.float(), dim=-1).cpu()
-            for r, i in enumerate(batch):
-                inp, cont = seqs[i]
-                n = len(cont)
-                rows = logp[r, len(inp) - n : len(inp)]
-                target = torch.tensor(cont)
-                ll = rows.gather(1, target[:, None]).sum().item()
-                out[i] = (float(ll), bool((rows.argmax(-1) == target).all()))
+            for r, row in enumerate(batch):
+                ids[r, : len(inputs[row])] = torch.tensor(inputs[row])
+            logits = self.model(ids.to(self.device)).logits
+            for r, row in enumerate(batch):
+                end = len(inputs[row])
+                span = max(len(refs[i][1]) for i in users[row])
+                # log-softmax only where a continuation token is read, not over the whole padded batch
+                logp = torch.log_softmax(logits[r, end - span : end].float(), dim=-1)
+                for i in users[row]:
+                    cont = refs[i][1]
+                    rows_logp = logp[span - len(cont) :]
+                    target = torch.tensor(cont, device=rows_logp.device)
+                    ll = float(rows_logp.gather(1, target[:, None]).sum())
+                    out[i] = (ll, bool((rows_logp.argmax(-1) == target).all()))
         return out
 
     def score(self, items: list[Item]) -> list[Scored]:
