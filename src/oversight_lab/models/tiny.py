@@ -34,7 +34,7 @@ class TinyConfig:
     n_head: int = 4
     n_positions: int = 64
     corpus_lines: int = 20000
-    steps: int = 600
+    steps: int = 1000
     batch_size: int = 32
     block_size: int = 64
     lr: float = 5e-3
@@ -49,19 +49,21 @@ def cache_dir() -> Path:
     return Path(base) / "oversight-lab"
 
 
-def _code_version() -> str:
-    """A hash of the source files that decide what a pretrained checkpoint contains."""
+def _code_version(world: World) -> str:
+    """A hash of the source files that decide what a pretrained checkpoint contains (world file included)."""
+    import inspect
+
     import oversight_lab.models.tokenizer as tokmod
 
     h = hashlib.sha256()
-    for path in (Path(__file__), Path(tokmod.__file__)):
+    for path in (Path(__file__), Path(tokmod.__file__), Path(inspect.getfile(type(world)))):
         h.update(path.read_bytes())
     return h.hexdigest()[:12]
 
 
 def pretrain_key(world: World, cfg: TinyConfig, tok: PreTrainedTokenizerFast) -> str:
     blob = json.dumps(
-        {"world": world.describe(), "tokenizer": tokenizer_hash(tok), "model": asdict(cfg), "code": _code_version()},
+        {"world": world.describe(), "tokenizer": tokenizer_hash(tok), "model": asdict(cfg), "code": _code_version(world)},
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

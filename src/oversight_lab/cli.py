@@ -1,0 +1,149 @@
+"""``oversight-lab``: run | list | report (and the commands of the evals, probes and server parts).
+
+Bad input (an unknown scenario, an unknown ``--set`` key, a wrong type, a missing run directory) gets a
+one-line error naming it and exit code 2, before anything is written.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="RLHF-based scalable oversight, end to end, and the ways it breaks.")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _scorecard(summary: dict) -> Table:
+    from oversight_lab.runs.summary import HEADLINES
+
+    arms = list(summary["arms"])
+    table = Table(title=f"scorecard: {summary.get('scenario')} (mean [95% CI] over seeds {summary['seeds']})")
+    table.add_column("metric")
+    for a in arms:
+        table.add_column(a, justify="right")
+    for key in HEADLINES:
+        cells = []
+        for a in arms:
+            s = summary["arms"][a]["aggregate"][key]
+            if math.isnan(s["mean"]):
+                cells.append("–")
+            else:
+                ci = "" if math.isnan(s["lo"]) else f" [{s['lo']:.2f}, {s['hi']:.2f}]"
+                cells.append(f"{s['mean']:.3f}{ci}")
+        table.add_row(key, *cells)
+    return table
+
+
+@app.command()
+def run(
+    scenario: str = typer.Argument("alchemist", help="a named scenario (see `oversight-lab list`)"),
+    set_: list[str] = typer.Option([], "--set", help="override a config key: --set rl.steps=30 (repeatable)"),
+    seed: Optional[int] = typer.Option(None, help="first seed"),
+    seeds: Optional[int] = typer.Option(None, help="number of seeds"),
+    out: Optional[Path] = typer.Option(None, help="run directory (default runs/<scenario>-<time>)"),
+    workers: Optional[int] = typer.Option(None, help="parallel worker processes"),
+    quiet: bool = typer.Option(False, help="no progress bars"),
+) -> None:
+    """Run a scenario: comparisons → reward model → best-of-n, RL, DPO; gold vs proxy at every checkpoint."""
+    from oversight_lab.config import ConfigError, parse_set, resolve_config
+    from oversight_lab.runs.rundir import RunDirError, new_run_dir
+    from oversight_lab.scenarios import get_scenario
+    from oversight_lab.worlds import WORLDS
+
+    try:
+        sc = get_scenario(scenario)
+        sets = dict(parse_set(s) for s in set_)
+        for key, value in (("seed", seed), ("seeds", seeds), ("workers", workers)):
+            if value is not None:
+                sets[key] = value
+        cfg = resolve_config({**sc.overrides, "scenario": sc.name}, sets)
+        if cfg.world not in WORLDS:
+            raise ConfigError(f"config key 'world': unknown world {cfg.world!r}; known: {', '.join(sorted(WORLDS))}")
+        if not (cfg.policy == "tiny" or cfg.policy.startswith("hf:")):
+            raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {cfg.policy!r}")
+        _check_arms(cfg)
+        run_dir = new_run_dir(out, sc.name)
+    except (KeyError, ConfigError, RunDirError, ValueError) as e:
+        fail(str(e.args[0]) if e.args else str(e))
+        return
+    from oversight_lab.runs.runner import execute
+
+    console.print(f"[bold]{sc.name}[/]: {sc.description}")
+    console.print(f"run directory: {run_dir}")
+    summary = execute(cfg, run_dir, show_progress=not quiet)
+    console.print(_scorecard(summary))
+    for line in summary["verdicts"]:
+        console.print(f"• {line}")
+    console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {run_dir / 'report.html'}")
+
+
+def _check_arms(cfg) -> None:  # noqa: ANN001
+    """Validate every arm's flaws before anything runs, so a typo fails in a second, not after pretraining."""
+    from oversight_lab.config import ConfigError
+    from oversight_lab.evaluators import make_flaw
+
+    if not cfg.arms:
+        raise ConfigError("config key 'arms': at least one arm is needed")
+    for name, spec in cfg.arms.items():
+        for i, flaw in enumerate(spec.flaws):
+            try:
+                make_flaw(flaw)
+            except (ValueError, TypeError) as e:
+                raise ConfigError(f"config key 'arms.{name}.flaws.{i}': {e}") from None
+
+
+@app.command("list")
+def list_scenarios() -> None:
+    """List the named scenarios, worlds and evaluator flaws."""
+    from oversight_lab.evaluators import FLAWS
+    from oversight_lab.scenarios import SCENARIOS
+    from oversight_lab.worlds import WORLDS
+
+    table = Table(title="scenarios")
+    table.add_column("name")
+    table.add_column("description")
+    for sc in SCENARIOS.values():
+        table.add_row(sc.name, sc.description)
+    console.print(table)
+    console.print(f"worlds: {', '.join(sorted(WORLDS))}")
+    console.print(f"evaluator flaws: {', '.join(sorted(FLAWS))}")
+
+
+@app.command()
+def report(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
+    """Re-render a run directory's report.html from its logs."""
+    from oversight_lab.report.html import write_report
+    from oversight_lab.runs.rundir import RunDirError
+
+    try:
+        path = write_report(run_dir)
+    except RunDirError as e:
+        fail(str(e))
+        return
+    console.print(f"wrote {path}")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""The one typed config of ``oversight-lab run``, and ``--set key=value`` overrides.
+
+Every field is documented here; scenarios are small override dicts on top of the defaults; the resolved config
+is written into every run directory. A bad key or value raises ``ConfigError`` with the dotted key, and the CLI
+turns it into a one-line error and exit code 2 before anything is written.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = [
+    "ConfigError", "TinyModelConfig", "EvaluatorSpec", "FeedbackConfig", "RewardModelConfig", "BestOfNConfig",
+    "RLSettings", "DPOSettings", "CheckpointEvalConfig", "RunConfig", "apply_overrides", "parse_set",
+    "resolve_config",
+]
+
+
+class ConfigError(ValueError):
+    """A config key or value is wrong; the message names it."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class TinyModelConfig(_Strict):
+    """The tiny GPT-2 evaluatee pretrained in-process (used when ``policy == "tiny"``)."""
+
+    n_layer: int = Field(2, ge=1, description="transformer layers")
+    n_embd: int = Field(64, ge=8, description="width")
+    n_head: int = Field(4, ge=1, description="attention heads")
+    corpus_lines: int = Field(20000, ge=100, description="pretraining corpus size, one document a line")
+    steps: int = Field(1000, ge=1, description="pretraining steps (batches of 32 × 64 tokens)")
+    lr: float = Field(5e-3, gt=0, description="pretraining peak learning rate (one-cycle)")
+    seed: int = Field(0, description="pretraining seed: one base model is shared by every run seed, as in RLHF")
+    threads: int = Field(2, ge=1, description="torch threads while pretraining")
+
+
+class EvaluatorSpec(_Strict):
+    """An evaluator: ``simulated`` (the world's rule through ``flaws``) or ``expert`` (gold, plus any noise)."""
+
+    kind: Literal["simulated", "expert"] = "simulated"
+    flaws: list[dict[str, Any]] = Field(default_factory=list, description='flaw specs, e.g. {"kind": "noise"}')
+
+
+class FeedbackConfig(_Strict):
+    n_comparisons: int = Field(1000, ge=10, description="pairs sampled from the initial policy and compared")
+
+
+class RewardModelConfig(_Strict):
+    steps: int = Field(150, ge=1, description="RewardTrainer steps per member")
+    batch_size: int = Field(32, ge=1)
+    lr: float = Field(2e-3, gt=0)
+    ensemble_size: int = Field(1, ge=1, description="members, each on a bootstrap resample (Coste et al. 2023)")
+    aggregate: Literal["mean", "min", "uwo"] = Field("mean", description="mean, worst-case, or mean − λ·var")
+    uwo_lambda: float = Field(1.0, ge=0)
+    holdout_fraction: float = Field(0.2, gt=0, lt=1, description="comparisons held out to measure the RM")
+
+
+class BestOfNConfig(_Strict):
+    enabled: bool = True
+    pool_size: int = Field(64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool")
+    n_tasks: int = Field(64, ge=1)
+
+
+class RLSettings(_Strict):
+    enabled: bool = True
+    algorithm: Literal["grpo", "rloo"] = "grpo"
+    steps: int = Field(60, ge=1)
+    lr: float = Field(2e-4, gt=0)
+    beta: float = Field(0.05, ge=0, description="KL penalty coefficient to the initial policy")
+    num_generations: int = Field(8, ge=2, description="completions per prompt (the group)")
+    prompts_per_step: int = Field(8, ge=1)
+    temperature: float = Field(1.0, gt=0)
+    checkpoint_every: int = Field(10, ge=1)
+
+
+class DPOSettings(_Strict):
+    enabled: bool = True
+    steps: int = Field(30, ge=1)
+    lr: float = Field(1e-4, gt=0)
+    beta: float = Field(0.1, gt=0)
+    batch_size: int = Field(32, ge=1)
+    checkpoint_every: int = Field(10, ge=1)
+
+
+class CheckpointEvalConfig(_Strict):
+    n_tasks: int = Field(64, ge=1, description="held-out eval tasks scored at every checkpoint")
+    samples_per_task: int = Field(4, ge=1)
+
+
+class RunConfig(_Strict):
+    """Everything ``oversight-lab run`` does, for one scenario."""
+
+    scenario: str = Field("alchemist", description="the named scenario these settings came from")
+    seed: int = Field(0, description="first run seed")
+    seeds: int = Field(3, ge=1, description="number of seeds: seed, seed+1, …")
+    world: str = Field("alchemy", description="a registered world")
+    world_params: dict[str, Any] = Field(default_factory=dict, description="the world's constructor arguments")
+    policy: str = Field("tiny", description='"tiny" (pretrained here) or "hf:<name or path>"')
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
+    max_new_tokens: int = Field(8, ge=1)
+    arms: dict[str, EvaluatorSpec] = Field(
+        default_factory=lambda: {
+            "flawed": EvaluatorSpec(kind="simulated", flaws=[
+                {"kind": "incomplete_criteria", "known_fraction": 0.25}, {"kind": "noise", "temperature": 0.1}]),
+            "control": EvaluatorSpec(kind="expert", flaws=[{"kind": "noise", "temperature": 0.1}]),
+        },
+        description="evaluator per arm; every arm runs on the same budget and seeds",
+    )
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
+    reward: RewardModelConfig = Field(default_factory=RewardModelConfig)
+    bon: BestOfNConfig = Field(default_factory=BestOfNConfig)
+    rl: RLSettings = Field(default_factory=RLSettings)
+    dpo: DPOSettings = Field(default_factory=DPOSettings)
+    eval: CheckpointEvalConfig = Field(default_factory=CheckpointEvalConfig)
+    workers: int = Field(2, ge=1, description="processes running (arm, seed) jobs in parallel")
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """``"a.b=value"`` → ``("a.b", value)``; the value is read as YAML (numbers, booleans, lists, dicts)."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected key=value")
+    key, raw = item.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"--set {item!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Apply dotted-key overrides to a plain dict; unknown keys are caught by validation, named in full."""
+    out = copy.deepcopy(base)
+    for dotted, value in overrides.items():
+        node = out
+        parts = dotted.split(".")
+        for i, part in enumerate(parts[:-1]):
+            if not isinstance(node, dict) or part not in node:
+                raise ConfigError(f"unknown config key {'.'.join(parts[: i + 1])!r} (in {dotted!r})")
+            node = node[part]
+        if not isinstance(node, dict):
+            raise ConfigError(f"config key {'.'.join(parts[:-1])!r} is not a section (in {dotted!r})")
+        last = parts[-1]
+        dynamic = parts[0] in ("world_params", "arms") and len(parts) <= 2
+        if last not in node and not dynamic:
+            raise ConfigError(f"unknown config key {dotted!r}")
+        node[last] = value
+    return out
+
+
+def resolve_config(scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> RunConfig:
+    """Defaults ← scenario overrides ← ``--set`` overrides, validated; errors name the key and the problem."""
+    data = RunConfig().model_dump()
+    data = apply_overrides(data, scenario_overrides)
+    data = apply_overrides(data, sets)
+    try:
+        return RunConfig.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        raise ConfigError(f"config key {where!r}: {err['msg']} (got {err.get('input')!r})") from None

@@ -1,0 +1,243 @@
+"""The closed oversight loop for one (arm, seed): comparisons → reward model → best-of-n, RL, DPO.
+
+Read top to bottom, this is the experiment:
+
+1. sample pairs of answers from the initial policy (the evaluatee) on training tasks;
+2. the arm's evaluator compares them (it sees an ``Observation`` only) → comparison records;
+3. a Bradley–Terry reward model (the proxy) is fit to the comparisons;
+4. three optimisers push the policy against the evaluator: best-of-n against the proxy, RL against the proxy
+   with a KL penalty, DPO on the comparisons directly;
+5. at every checkpoint the same held-out tasks are scored by gold (the world's expert, hidden from every
+   optimiser), the proxy, the evaluator, the KL from the initial policy, and the world's failure metrics.
+
+Gold appears only in step 5, on answers already produced.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+from oversight_lab.config import EvaluatorSpec, RunConfig
+from oversight_lab.evaluators import Evaluator, ExpertEvaluator, SimulatedEvaluator, make_flaw, to_comparison
+from oversight_lab.feedback.records import Comparison, write_comparisons
+from oversight_lab.models.loading import load_policy
+from oversight_lab.models.policy import Policy
+from oversight_lab.optimize.best_of_n import bon_curve, bon_kl
+from oversight_lab.optimize.dpo import DPOConfig, train_dpo
+from oversight_lab.optimize.rl import RLConfig, train_rl
+from oversight_lab.reward.bradley_terry import RewardConfig, RewardModel, preference_accuracy, train_reward_model
+from oversight_lab.worlds.base import Task, World, make_world
+
+__all__ = ["ArmResult", "build_evaluator", "evaluate_checkpoint", "run_arm", "seed_everything"]
+
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass
+class ArmResult:
+    arm: str
+    seed: int
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str) -> Evaluator:
+    flaws = [make_flaw(f) for f in spec.flaws]
+    cls = ExpertEvaluator if spec.kind == "expert" else SimulatedEvaluator
+    return cls(world, flaws, seed=seed, name=name)
+
+
+def evaluate_checkpoint(
+    policy: Policy, initial: Policy, world: World, tasks: list[Task], rm: RewardModel, evaluator: Evaluator,
+    samples_per_task: int, seed: int,
+) -> dict[str, float]:
+    """Gold, proxy, evaluator score, KL from the initial policy and failure metrics on held-out tasks.
+
+    KL is the Monte-Carlo estimate E_π[log π(y|x) − log π_init(y|x)] over whole completions sampled from π
+    (``kl/seq_k1``: unbiased, may be negative from noise), with the k3 estimate (Schulman 2020) beside it.
+    """
+    completions = policy.sample([t.prompt for t in tasks], n=samples_per_task, seed=seed)
+    flat_tasks = [t for t in tasks for _ in range(samples_per_task)]
+    flat = [c for cs in completions for c in cs]
+    prompts = [t.prompt for t in flat_tasks]
+    log_ratio = policy.logprob(prompts, flat) - initial.logprob(prompts, flat)
+    answers = [world.parse(t, c) for t, c in zip(flat_tasks, flat)]
+    fails = [world.failure_metrics(t, a) for t, a in zip(flat_tasks, answers)]
+    row = {
+        "gold/mean": float(np.mean([world.gold(t, a) for t, a in zip(flat_tasks, answers)])),
+        "proxy/mean": float(np.mean(rm.score(prompts, flat))),
+        "evaluator/mean": float(np.mean([evaluator.score(t, c) or 0.0 for t, c in zip(flat_tasks, flat)])),
+        "kl/seq_k1": float(np.mean(log_ratio)),
+        "kl/seq_k3": float(np.mean(np.expm1(-log_ratio) + log_ratio)),
+    }
+    row["kl/sqrt"] = float(np.sqrt(max(row["kl/seq_k1"], 0.0)))
+    for key in fails[0]:
+        row[key] = float(np.mean([f[key] for f in fails]))
+    toxic = row.get("fail/toxic", 0.0)
+    if "fail/disclosed_toxic" in row:
+        row["fail/disclosure_rate"] = row["fail/disclosed_toxic"] / toxic if toxic > 0 else float("nan")
+    return row
+
+
+def _pairs(policy: Policy, tasks: list[Task], seed: int) -> list[tuple[Task, str, str]]:
+    samples = policy.sample([t.prompt for t in tasks], n=2, seed=seed)
+    return [(t, a, b) for t, (a, b) in zip(tasks, samples)]
+
+
+def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progress | None = None) -> ArmResult:
+    """Run the whole loop for one arm and seed, writing its files under ``out_dir``."""
+    progress = progress or (lambda stage, done, total: None)
+    torch.set_num_threads(1)  # one thread per job: faster for tiny models, and the same numbers at any --workers
+    seed_everything(seed)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    t_start = time.perf_counter()
+    timings: dict[str, float] = {}
+    world = make_world(cfg.world, **cfg.world_params)
+    initial, init_dir = load_policy(cfg, world, out_dir / "checkpoints" / "initial")
+    evaluator = build_evaluator(world, cfg.arms[arm], seed, name=arm)
+    eval_tasks = world.tasks("eval", cfg.eval.n_tasks, seed=10_000)  # the same held-out tasks for every run
+    rows: list[dict[str, Any]] = []
+
+    def log(optimizer: str, step: int, metrics: dict[str, float], **extra: Any) -> None:
+        rows.append({"arm": arm, "seed": seed, "optimizer": optimizer, "step": step, **extra, **metrics})
+
+    # 1–2. Comparisons from the evaluator on pairs sampled from the initial policy.
+    progress("comparisons", 0, 1)
+    t0 = time.perf_counter()
+    pairs = _pairs(initial, world.tasks("train", cfg.feedback.n_comparisons, seed=seed), seed=seed)
+    prefs = evaluator.compare_batch(pairs)
+    comparisons = [to_comparison(t, a, b, p, evaluator, policy="initial") for (t, a, b), p in zip(pairs, prefs)]
+    write_comparisons(out_dir / "comparisons.jsonl", comparisons)
+    n_hold = max(1, int(len(comparisons) * cfg.reward.holdout_fraction))
+    train_cmp, hold_cmp = comparisons[n_hold:], comparisons[:n_hold]
+    timings["comparisons"] = time.perf_counter() - t0
+
+    # 3. The proxy: a Bradley–Terry reward model (ensemble) on the evaluator's comparisons.
+    progress("reward model", 0, 1)
+    t0 = time.perf_counter()
+    rm_cfg = RewardConfig(**cfg.reward.model_dump(exclude={"holdout_fraction"}),
+                          holdout_fraction=cfg.reward.holdout_fraction)
+    rm = train_reward_model(init_dir, initial.tokenizer, train_cmp, rm_cfg, seed=seed)
+    rm_metrics = _reward_model_accuracy(rm, hold_cmp, world)
+    (out_dir / "reward_model.json").write_text(json.dumps({**rm_metrics, "train_log": rm.train_log}, indent=1))
+    timings["reward_model"] = time.perf_counter() - t0
+
+    def checkpoint(policy: Policy, step_seed: int) -> dict[str, float]:
+        return evaluate_checkpoint(policy, initial, world, eval_tasks, rm, evaluator,
+                                   cfg.eval.samples_per_task, seed=step_seed)
+
+    base = checkpoint(initial, seed * 7919 + 1)
+    log("initial", 0, base, **rm_metrics)
+
+    # 4a. Best-of-n against the proxy, every n ≤ pool from one pool (unbiased estimator), KL analytic.
+    if cfg.bon.enabled:
+        progress("best-of-n", 0, 1)
+        t0 = time.perf_counter()
+        rows.extend(_best_of_n(cfg, initial, world, rm, evaluator, arm, seed))
+        timings["best_of_n"] = time.perf_counter() - t0
+
+    # 4b. RL against the proxy with a KL penalty; checkpoints every few steps.
+    if cfg.rl.enabled:
+        t0 = time.perf_counter()
+        rl_cfg = RLConfig(**cfg.rl.model_dump(exclude={"enabled"}), max_new_tokens=cfg.max_new_tokens)
+
+        def on_rl(step: int, model: torch.nn.Module) -> None:
+            progress("rl", step, rl_cfg.steps)
+            log("rl", step, checkpoint(Policy(model, initial.tokenizer, "rl", initial.word_level,
+                                              cfg.max_new_tokens), seed * 7919 + 1 + step))
+
+        progress("rl", 0, rl_cfg.steps)
+        rows.append({**rows[0], "optimizer": "rl"})
+        model, _ = train_rl(init_dir, initial.tokenizer, rm, [t.prompt for t in world.tasks("train", 512, seed)],
+                            rl_cfg, seed=seed, on_checkpoint=on_rl, word_level=initial.word_level)
+        model.save_pretrained(out_dir / "checkpoints" / "rl")
+        initial.tokenizer.save_pretrained(out_dir / "checkpoints" / "rl")
+        timings["rl"] = time.perf_counter() - t0
+
+    # 4c. DPO on the comparisons themselves.
+    if cfg.dpo.enabled:
+        t0 = time.perf_counter()
+        dpo_cfg = DPOConfig(**cfg.dpo.model_dump(exclude={"enabled"}))
+
+        def on_dpo(step: int, model: torch.nn.Module) -> None:
+            progress("dpo", step, dpo_cfg.steps)
+            log("dpo", step, checkpoint(Policy(model, initial.tokenizer, "dpo", initial.word_level,
+                                               cfg.max_new_tokens), seed * 7919 + 1 + step))
+
+        progress("dpo", 0, dpo_cfg.steps)
+        rows.append({**rows[0], "optimizer": "dpo"})
+        model, _ = train_dpo(init_dir, initial.tokenizer, train_cmp, dpo_cfg, seed=seed, on_checkpoint=on_dpo)
+        model.save_pretrained(out_dir / "checkpoints" / "dpo")
+        initial.tokenizer.save_pretrained(out_dir / "checkpoints" / "dpo")
+        timings["dpo"] = time.perf_counter() - t0
+
+    timings["total"] = time.perf_counter() - t_start
+    with open(out_dir / "metrics.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    summary = {"arm": arm, "seed": seed, "timings": timings, **rm_metrics,
+               "known_hazards": sorted(getattr(evaluator, "known_hazards", []))}
+    (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
+    progress("done", 1, 1)
+    return ArmResult(arm, seed, rows, summary)
+
+
+def _reward_model_accuracy(rm: RewardModel, held_out: list[Comparison], world: World) -> dict[str, float]:
+    """Held-out accuracy of the reward model against the evaluator's labels and, separately, against gold."""
+    prompts = [c.prompt for c in held_out]
+    acc_eval = preference_accuracy(rm, prompts, [c.chosen_text for c in held_out], [c.rejected_text for c in held_out])
+    gold_pairs = []
+    for c in held_out:
+        task = Task(c.task_id, c.prompt, c.task_spec)
+        ga = world.gold(task, world.parse(task, c.answer_a))
+        gb = world.gold(task, world.parse(task, c.answer_b))
+        if ga != gb:  # gold ties say nothing about which is better
+            gold_pairs.append((c.prompt, c.answer_a, c.answer_b) if ga > gb else (c.prompt, c.answer_b, c.answer_a))
+    acc_gold = preference_accuracy(rm, [p[0] for p in gold_pairs], [p[1] for p in gold_pairs],
+                                   [p[2] for p in gold_pairs]) if gold_pairs else float("nan")
+    return {"rm/acc_evaluator": acc_eval, "rm/acc_gold": acc_gold, "rm/n_holdout": float(len(held_out))}
+
+
+def _best_of_n(cfg: RunConfig, initial: Policy, world: World, rm: RewardModel, evaluator: Evaluator,
+               arm: str, seed: int) -> list[dict[str, Any]]:
+    tasks = world.tasks("eval", cfg.bon.n_tasks, seed=10_000)
+    n_pool = cfg.bon.pool_size
+    pool = initial.sample([t.prompt for t in tasks], n=n_pool, seed=seed * 7919 + 3)
+    flat_tasks = [t for t in tasks for _ in range(n_pool)]
+    flat = [c for cs in pool for c in cs]
+    proxy = rm.score([t.prompt for t in flat_tasks], flat).reshape(len(tasks), n_pool)
+    answers = [world.parse(t, c) for t, c in zip(flat_tasks, flat)]
+    fails = [world.failure_metrics(t, a) for t, a in zip(flat_tasks, answers)]
+    names = ["gold/mean", "proxy/mean", "evaluator/mean", *fails[0].keys()]
+    values = np.stack([
+        [world.gold(t, a) for t, a in zip(flat_tasks, answers)],
+        proxy.ravel(),
+        [evaluator.score(t, c) or 0.0 for t, c in zip(flat_tasks, flat)],
+        *[[f[k] for f in fails] for k in fails[0]],
+    ], axis=-1).reshape(len(tasks), n_pool, len(names))
+    ns = np.unique(np.concatenate([2 ** np.arange(int(np.log2(n_pool)) + 1), [n_pool]])).astype(int)
+    curve = bon_curve(proxy, values, ns)
+    rows = []
+    for n, vals in zip(ns, curve):
+        kl = float(bon_kl(n))
+        metrics = dict(zip(names, map(float, vals)))
+        toxic = metrics.get("fail/toxic", 0.0)
+        if "fail/disclosed_toxic" in metrics:
+            metrics["fail/disclosure_rate"] = metrics["fail/disclosed_toxic"] / toxic if toxic > 0 else float("nan")
+        rows.append({"arm": arm, "seed": seed, "optimizer": "bon", "step": int(n), "n": int(n),
+                     "kl/bon_analytic": kl, "kl/sqrt": float(np.sqrt(kl)), **metrics})
+    return rows

@@ -1,0 +1,112 @@
+"""RL against the reward model with a KL penalty to the initial policy (TRL's GRPO or RLOO).
+
+PPO has been removed from TRL; GRPO (Shao et al. 2024) and RLOO (Ahmadian et al. 2024) are the on-policy
+algorithms it keeps. Both optimise the proxy reward with a penalty β·KL(π ‖ π_init) (Ziegler et al. 2019;
+Stiennon et al. 2020): GRPO adds the k3 estimate of the KL to the loss, RLOO subtracts it from the reward.
+
+The policy only ever sees the reward model's score: the reward function below closes over a ``RewardModel``,
+never over the world's gold. Checkpoints are evaluated by a callback every ``checkpoint_every`` steps.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal, Sequence
+
+from transformers import PrinterCallback, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+
+from oversight_lab.reward.bradley_terry import RewardModel
+
+__all__ = ["RLConfig", "train_rl", "reward_function"]
+
+
+@dataclass(frozen=True)
+class RLConfig:
+    """On-policy RL against the proxy reward model."""
+
+    algorithm: Literal["grpo", "rloo"] = "grpo"
+    steps: int = 60
+    lr: float = 2e-3
+    beta: float = 0.02
+    num_generations: int = 8
+    prompts_per_step: int = 8
+    temperature: float = 1.0
+    max_new_tokens: int = 8
+    checkpoint_every: int = 10
+
+
+def reward_function(rm: RewardModel, word_level: bool) -> Callable[..., list[float]]:
+    """A TRL reward function that scores text exactly as the reward model was trained on it.
+
+    TRL decodes completions without the leading space a word-level tokenizer needs between prompt and
+    completion, and passes a reward-model module ``prompt + completion`` with no ``<eos>``; wrapping the model
+    here keeps train-time and RL-time formatting identical.
+    """
+
+    def proxy_reward(prompts: list[str], completions: list[str], **_: object) -> list[float]:
+        if word_level:
+            completions = [c if c.startswith(" ") or not c else " " + c for c in completions]
+        return [float(x) for x in rm.score(prompts, completions)]
+
+    proxy_reward.__name__ = "proxy_reward"
+    return proxy_reward
+
+
+class _Checkpoints(TrainerCallback):
+    def __init__(self, every: int, fn: Callable[[int, PreTrainedModel], None]) -> None:
+        self.every, self.fn = every, fn
+
+    def on_step_end(self, args, state, control, model=None, **kwargs):  # noqa: ANN001
+        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
+            was_training = model.training
+            model.eval()
+            self.fn(state.global_step, model)
+            model.train(was_training)
+
+
+def train_rl(
+    init_dir: str | Path,
+    tokenizer: PreTrainedTokenizerBase,
+    rm: RewardModel,
+    prompts: Sequence[str],
+    cfg: RLConfig,
+    seed: int,
+    on_checkpoint: Callable[[int, PreTrainedModel], None] | None = None,
+    word_level: bool = True,
+) -> tuple[PreTrainedModel, list[dict]]:
+    """Optimise the policy saved at ``init_dir`` against ``rm``; returns the final model and TRL's log.
+
+    ``init_dir`` must be a saved checkpoint: with β > 0 TRL rebuilds the reference model from the policy's
+    ``_name_or_path``.
+    """
+    import datasets
+    from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
+
+    logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
+    batch = cfg.prompts_per_step * cfg.num_generations
+    common = dict(
+        max_steps=cfg.steps, learning_rate=cfg.lr, beta=cfg.beta, num_generations=cfg.num_generations,
+        per_device_train_batch_size=batch, steps_per_generation=1, num_iterations=1,
+        max_completion_length=cfg.max_new_tokens, temperature=cfg.temperature, top_k=0, top_p=1.0,
+        logging_steps=1, save_strategy="no", report_to="none", use_cpu=True, bf16=False, seed=seed,
+        data_seed=seed, disable_tqdm=True, dataloader_num_workers=0, gradient_checkpointing=False,
+        lr_scheduler_type="constant", warmup_steps=0,
+    )
+    trainer_cls, config_cls = (GRPOTrainer, GRPOConfig) if cfg.algorithm == "grpo" else (RLOOTrainer, RLOOConfig)
+    repeats = max(1, (cfg.steps * cfg.prompts_per_step) // max(1, len(prompts)) + 1)
+    data = datasets.Dataset.from_dict({"prompt": list(prompts) * repeats})
+    callbacks = [_Checkpoints(cfg.checkpoint_every, on_checkpoint)] if on_checkpoint else []
+    with tempfile.TemporaryDirectory() as tmp:
+        args = config_cls(output_dir=tmp, **common)
+        trainer = trainer_cls(
+            model=str(init_dir), reward_funcs=reward_function(rm, word_level), args=args, train_dataset=data,
+            processing_class=tokenizer, callbacks=callbacks,
+        )
+        trainer.remove_callback(PrinterCallback)  # logs go to the run directory, not stdout
+        trainer.train()
+    model = trainer.model
+    model.eval()
+    return model, [h for h in trainer.state.log_history if "reward" in h or "loss" in h]

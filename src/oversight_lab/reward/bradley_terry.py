@@ -1,0 +1,137 @@
+"""Bradley–Terry reward models (and ensembles) trained on comparisons with TRL's ``RewardTrainer``.
+
+Each member is a sequence-classification head (one scalar) on the pretrained evaluatee's backbone, trained
+with the Bradley–Terry loss −log σ(r(chosen) − r(rejected)) (Bradley & Terry 1952; Christiano et al. 2017;
+Ouyang et al. 2022). Members of an ensemble differ in their seed (head initialisation and data order) and
+train on a bootstrap resample of the comparisons, as in Coste et al. (2023), "Reward Model Ensembles Help
+Mitigate Overoptimization". The ensemble's proxy reward is one of
+
+* ``mean`` — the average member score;
+* ``min`` — worst-case optimisation (WCO), the lowest member score;
+* ``uwo`` — uncertainty-weighted optimisation, mean − λ · variance across members.
+
+Text is scored exactly as ``RewardTrainer`` saw it in training: ``prompt + completion + eos_token``.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, Sequence
+
+import numpy as np
+import torch
+from transformers import PrinterCallback, AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
+
+from oversight_lab.feedback.records import Comparison, to_trl
+
+__all__ = ["RewardConfig", "RewardModel", "train_reward_model", "preference_accuracy"]
+
+
+@dataclass(frozen=True)
+class RewardConfig:
+    """How the proxy reward model is trained and how an ensemble's members are combined."""
+
+    steps: int = 150
+    batch_size: int = 32
+    lr: float = 2e-3
+    ensemble_size: int = 1
+    aggregate: Literal["mean", "min", "uwo"] = "mean"
+    uwo_lambda: float = 1.0
+    holdout_fraction: float = 0.2
+    bootstrap: bool = True
+
+
+@dataclass
+class RewardModel:
+    """An ensemble of Bradley–Terry members; ``score`` returns the aggregated proxy reward."""
+
+    members: list[PreTrainedModel]
+    tokenizer: PreTrainedTokenizerBase
+    aggregate: str = "mean"
+    uwo_lambda: float = 1.0
+    train_log: list[dict] = field(default_factory=list)
+
+    @torch.no_grad()
+    def member_scores(self, prompts: Sequence[str], completions: Sequence[str], batch_size: int = 1024) -> np.ndarray:
+        """Scores of every member, shape (members, n)."""
+        texts = [p + c + self.tokenizer.eos_token for p, c in zip(prompts, completions, strict=True)]
+        out = np.zeros((len(self.members), len(texts)))
+        side = self.tokenizer.padding_side
+        self.tokenizer.padding_side = "right"  # the classifier reads the last non-pad token
+        try:
+            for i in range(0, len(texts), batch_size):
+                enc = self.tokenizer(texts[i : i + batch_size], return_tensors="pt", padding=True,
+                                     add_special_tokens=False)
+                for m, member in enumerate(self.members):
+                    member.eval()
+                    out[m, i : i + batch_size] = member(**enc).logits[:, 0].float().numpy()
+        finally:
+            self.tokenizer.padding_side = side
+        return out
+
+    def score(self, prompts: Sequence[str], completions: Sequence[str]) -> np.ndarray:
+        s = self.member_scores(prompts, completions)
+        if self.aggregate == "mean" or len(self.members) == 1:
+            return s.mean(0)
+        if self.aggregate == "min":
+            return s.min(0)
+        if self.aggregate == "uwo":
+            return s.mean(0) - self.uwo_lambda * s.var(0)
+        raise ValueError(f"unknown reward aggregate {self.aggregate!r}; use mean, min or uwo")
+
+    def save(self, path: str | Path) -> None:
+        path = Path(path)
+        for m, member in enumerate(self.members):
+            member.save_pretrained(path / f"member-{m}")
+        self.tokenizer.save_pretrained(path)
+
+
+def train_reward_model(
+    backbone: str | Path,
+    tokenizer: PreTrainedTokenizerBase,
+    comparisons: Sequence[Comparison],
+    cfg: RewardConfig,
+    seed: int,
+) -> RewardModel:
+    """Train ``cfg.ensemble_size`` Bradley–Terry members from the pretrained LM at ``backbone``."""
+    import datasets
+    from trl import RewardConfig as TRLRewardConfig
+    from trl import RewardTrainer
+
+    logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
+    rows = to_trl(comparisons)
+    members, logs = [], []
+    for m in range(cfg.ensemble_size):
+        rng = np.random.default_rng([seed, m])
+        idx = rng.integers(0, len(rows), len(rows)) if (cfg.bootstrap and cfg.ensemble_size > 1) else np.arange(len(rows))
+        data = datasets.Dataset.from_list([rows[i] for i in idx])
+        torch.manual_seed(seed * 1000 + m)
+        model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
+        model.config.pad_token_id = tokenizer.pad_token_id
+        with tempfile.TemporaryDirectory() as tmp:
+            args = TRLRewardConfig(
+                output_dir=tmp, max_steps=cfg.steps, per_device_train_batch_size=cfg.batch_size,
+                learning_rate=cfg.lr, lr_scheduler_type="linear", warmup_steps=0, logging_steps=max(1, cfg.steps // 10),
+                save_strategy="no", report_to="none", use_cpu=True, bf16=False, seed=seed * 1000 + m,
+                data_seed=seed * 1000 + m, disable_tqdm=True, dataloader_num_workers=0, max_length=None,
+                gradient_checkpointing=False,
+            )
+            trainer = RewardTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+            trainer.remove_callback(PrinterCallback)  # logs go to the run directory, not stdout
+            trainer.train()
+            logs.append([h for h in trainer.state.log_history if "loss" in h])
+        model.eval()
+        members.append(model)
+    return RewardModel(members, tokenizer, cfg.aggregate, cfg.uwo_lambda, train_log=logs)
+
+
+def preference_accuracy(rm: RewardModel, prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str]) -> float:
+    """Fraction of pairs where the reward model scores ``chosen`` above ``rejected`` (ties count half)."""
+    if not prompts:
+        return float("nan")
+    a = rm.score(prompts, chosen)
+    b = rm.score(prompts, rejected)
+    return float(np.mean((a > b) + 0.5 * (a == b)))

@@ -1,0 +1,179 @@
+"""Run a config: every (arm, seed) job, in parallel worker processes, into one run directory.
+
+The evaluatee is pretrained (or loaded from the cache) once, in a worker, before the jobs start: every seed
+starts RLHF from the same base model. Workers use one torch thread each, so the numbers are the same whatever
+``workers`` is. The main process never imports torch; it shows progress and writes the run directory.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import queue
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Callable
+
+from oversight_lab.config import RunConfig
+from oversight_lab.runs.rundir import arm_dir, environment, read_rows, write_json
+from oversight_lab.runs.summary import summarise
+
+__all__ = ["execute", "jobs_of"]
+
+Event = tuple[str, str, int, int]  # (job label, stage, done, total)
+
+
+def jobs_of(cfg: RunConfig) -> list[tuple[str, int]]:
+    return [(arm, cfg.seed + k) for k in range(cfg.seeds) for arm in cfg.arms]
+
+
+def _quiet() -> None:
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    import datasets
+    import transformers
+
+    transformers.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
+    datasets.logging.set_verbosity_error()
+
+
+def _prepare(cfg_data: dict, events: Any) -> dict:
+    """Pretrain (or load) the evaluatee once, so the jobs all find it in the cache."""
+    _quiet()
+    from oversight_lab.models.loading import tiny_config
+    from oversight_lab.models.tiny import load_or_pretrain
+    from oversight_lab.worlds.base import make_world
+
+    cfg = RunConfig.model_validate(cfg_data)
+    if cfg.policy != "tiny":
+        return {"cache_hit": None}
+    import torch
+
+    torch.set_num_threads(cfg.tiny.threads)
+    world = make_world(cfg.world, **cfg.world_params)
+
+    def progress(step: int, total: int, loss: float) -> None:
+        if step % 25 == 0 or step == total:
+            events.put(("pretrain", f"pretrain (loss {loss:.2f})", step, total))
+
+    _, _, _, info = load_or_pretrain(world, tiny_config(cfg), progress)
+    events.put(("pretrain", "pretrain (cached)" if info["cache_hit"] else "pretrain", 1, 1))
+    return {"cache_hit": info["cache_hit"], "seconds": info.get("seconds"), "final_loss": info.get("final_loss")}
+
+
+def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any) -> Any:
+    _quiet()
+    from oversight_lab.loop import run_arm
+
+    cfg = RunConfig.model_validate(cfg_data)
+    label = f"{arm} seed {seed}"
+    return run_arm(cfg, arm, seed, arm_dir(Path(run_dir), arm, seed),
+                   progress=lambda stage, done, total: events.put((label, stage, done, total)))
+
+
+def _progress_ui(events: Any, labels: list[str], enabled: bool) -> tuple[Callable[[], None], Any]:
+    """A Rich progress display fed from the workers' event queue (a no-op when disabled)."""
+    stop = threading.Event()
+    if not enabled:
+        def drain() -> None:
+            while not stop.is_set():
+                try:
+                    events.get(timeout=0.2)
+                except (queue.Empty, EOFError, OSError):
+                    pass
+        t = threading.Thread(target=drain, daemon=True)
+        t.start()
+        return lambda: (stop.set(), t.join()), None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("{task.fields[label]:<18}"), TextColumn("{task.description:<22}"), BarColumn(),
+                   MofNCompleteColumn(), TimeElapsedColumn())
+    tasks = {lab: bar.add_task("waiting", total=1, label=lab) for lab in labels}
+    bar.start()
+
+    def pump() -> None:
+        while not stop.is_set():
+            try:
+                label, stage, done, total = events.get(timeout=0.1)
+            except (queue.Empty, EOFError, OSError):
+                continue
+            if label in tasks:
+                bar.update(tasks[label], description=stage, completed=done, total=max(total, 1))
+
+    t = threading.Thread(target=pump, daemon=True)
+    t.start()
+
+    def close() -> None:
+        stop.set()
+        t.join()
+        bar.stop()
+
+    return close, bar
+
+
+def execute(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[str, Any]:
+    """Run every job of ``cfg`` into ``run_dir`` and write config, env, metrics, summary and the report."""
+    t_start = time.perf_counter()
+    jobs = jobs_of(cfg)
+    write_json(run_dir / "config.json", cfg.model_dump())
+    env = environment()
+    env["seeds"] = sorted({s for _, s in jobs})
+    write_json(run_dir / "env.json", env)
+    cfg_data = cfg.model_dump()
+    workers = max(1, min(cfg.workers, len(jobs)))
+    ctx = mp.get_context("spawn")
+    with ctx.Manager() as manager:
+        events = manager.Queue()
+        labels = ["pretrain"] + [f"{a} seed {s}" for a, s in jobs]
+        close, _ = _progress_ui(events, labels, show_progress)
+        try:
+            t0 = time.perf_counter()
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+                prep = pool.submit(_prepare, cfg_data, events).result()
+                t_prep = time.perf_counter() - t0
+                futures = [pool.submit(_job, cfg_data, arm, seed, str(run_dir), events) for arm, seed in jobs]
+                results = [f.result() for f in futures]
+        finally:
+            close()
+    rows = [r for res in results for r in res.rows]
+    with open(run_dir / "metrics.jsonl", "w") as f:
+        import json
+
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    summary = summarise(rows, list(cfg.arms), env["seeds"])
+    stage_totals: dict[str, float] = {}
+    for res in results:
+        for stage, sec in res.summary["timings"].items():
+            stage_totals[stage] = stage_totals.get(stage, 0.0) + sec
+    summary["timings"] = {"wall": time.perf_counter() - t_start, "prepare": t_prep, "workers": workers,
+                          "job_seconds_by_stage": stage_totals, "pretrain": prep}
+    summary["scenario"] = cfg.scenario
+    write_json(run_dir / "summary.json", summary)
+    from oversight_lab.report.html import write_report
+
+    write_report(run_dir)
+    return summary
+
+
+def load_run(run_dir: Path) -> tuple[dict, list[dict], dict]:
+    """Config, metric rows and summary of a finished run (what reports read; never live objects)."""
+    import json
+
+    from oversight_lab.runs.rundir import RunDirError
+
+    missing = [n for n in ("config.json", "metrics.jsonl", "summary.json") if not (run_dir / n).exists()]
+    if not run_dir.is_dir():
+        raise RunDirError(f"run directory {str(run_dir)!r} does not exist")
+    if missing:
+        raise RunDirError(f"run directory {str(run_dir)!r} is incomplete: missing {', '.join(missing)}")
+    return (json.loads((run_dir / "config.json").read_text()), read_rows(run_dir / "metrics.jsonl"),
+            json.loads((run_dir / "summary.json").read_text()))

@@ -1,0 +1,110 @@
+"""Aggregate a run's metric rows across seeds: per-seed headline numbers, means with 95% CIs, curves, verdicts."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from oversight_lab.metrics.stats import mean_ci
+
+__all__ = ["curve", "per_seed_headlines", "summarise", "HEADLINES"]
+
+# name → what it means; every headline is computed per seed, then averaged with a CI across seeds.
+HEADLINES = {
+    "gold_initial": "gold of the initial policy",
+    "proxy_initial": "proxy (reward-model score) of the initial policy",
+    "bon_gold_peak": "highest best-of-n gold over n",
+    "bon_n_peak": "the n where best-of-n gold peaks",
+    "bon_gold_max_n": "best-of-n gold at the largest n",
+    "bon_proxy_gain": "best-of-n proxy at the largest n minus at n = 1",
+    "bon_toxic_max_n": "mercury use of best-of-n at the largest n",
+    "rl_gold_peak": "highest gold over RL checkpoints",
+    "rl_gold_final": "gold after RL",
+    "rl_proxy_gain": "proxy after RL minus before",
+    "rl_kl_final": "KL(π_RL ‖ π_init) after RL (nats, Monte-Carlo)",
+    "rl_toxic_final": "mercury use after RL",
+    "rl_undisclosed_final": "undisclosed mercury after RL",
+    "toxic_initial": "mercury use of the initial policy",
+    "dpo_gold_final": "gold after DPO",
+    "rm_acc_evaluator": "held-out reward-model accuracy against the evaluator's labels",
+    "rm_acc_gold": "held-out reward-model accuracy against gold",
+}
+
+
+def _by(rows: list[dict], **match: Any) -> list[dict]:
+    return [r for r in rows if all(r.get(k) == v for k, v in match.items())]
+
+
+def per_seed_headlines(rows: list[dict], arm: str, seed: int) -> dict[str, float]:
+    nan = float("nan")
+    init = _by(rows, arm=arm, seed=seed, optimizer="initial")
+    bon = sorted(_by(rows, arm=arm, seed=seed, optimizer="bon"), key=lambda r: r["step"])
+    rl = sorted(_by(rows, arm=arm, seed=seed, optimizer="rl"), key=lambda r: r["step"])
+    dpo = sorted(_by(rows, arm=arm, seed=seed, optimizer="dpo"), key=lambda r: r["step"])
+    h: dict[str, float] = {k: nan for k in HEADLINES}
+    if init:
+        i = init[0]
+        h.update(gold_initial=i["gold/mean"], proxy_initial=i["proxy/mean"], toxic_initial=i.get("fail/toxic", nan),
+                 rm_acc_evaluator=i.get("rm/acc_evaluator", nan), rm_acc_gold=i.get("rm/acc_gold", nan))
+    if bon:
+        peak = max(bon, key=lambda r: r["gold/mean"])
+        h.update(bon_gold_peak=peak["gold/mean"], bon_n_peak=float(peak["step"]), bon_gold_max_n=bon[-1]["gold/mean"],
+                 bon_proxy_gain=bon[-1]["proxy/mean"] - bon[0]["proxy/mean"],
+                 bon_toxic_max_n=bon[-1].get("fail/toxic", nan))
+    if rl:
+        h.update(rl_gold_peak=max(r["gold/mean"] for r in rl), rl_gold_final=rl[-1]["gold/mean"],
+                 rl_proxy_gain=rl[-1]["proxy/mean"] - rl[0]["proxy/mean"], rl_kl_final=rl[-1]["kl/seq_k1"],
+                 rl_toxic_final=rl[-1].get("fail/toxic", nan),
+                 rl_undisclosed_final=rl[-1].get("fail/undisclosed_toxic", nan))
+    if dpo:
+        h["dpo_gold_final"] = dpo[-1]["gold/mean"]
+    return h
+
+
+def curve(rows: list[dict], arm: str, optimizer: str, metric: str, x: str = "kl/sqrt") -> dict[str, list[float]]:
+    """Mean and 95% CI of ``metric`` across seeds at every checkpoint, with the mean of ``x`` for the axis."""
+    steps: dict[int, list[dict]] = defaultdict(list)
+    for r in _by(rows, arm=arm, optimizer=optimizer):
+        steps[r["step"]].append(r)
+    out: dict[str, list[float]] = {"step": [], "x": [], "mean": [], "lo": [], "hi": []}
+    for step in sorted(steps):
+        m, lo, hi = mean_ci([r.get(metric, float("nan")) for r in steps[step]])
+        out["step"].append(step)
+        out["x"].append(float(np.nanmean([r.get(x, float("nan")) for r in steps[step]])))
+        out["mean"].append(m)
+        out["lo"].append(lo)
+        out["hi"].append(hi)
+    return out
+
+
+def _verdict(arm: str, agg: dict[str, dict[str, float]]) -> str:
+    def f(key: str) -> str:
+        v = agg[key]["mean"]
+        return "n/a" if math.isnan(v) else f"{v:.2f}"
+
+    parts = [f"{arm}: gold {f('gold_initial')} at start"]
+    if not math.isnan(agg["bon_gold_peak"]["mean"]):
+        fell = agg["bon_gold_max_n"]["mean"] < agg["bon_gold_peak"]["mean"] - 0.05
+        parts.append(f"best-of-n peaks at {f('bon_gold_peak')} and "
+                     f"{'falls to' if fell else 'ends at'} {f('bon_gold_max_n')} while proxy gains {f('bon_proxy_gain')}")
+    if not math.isnan(agg["rl_gold_final"]["mean"]):
+        parts.append(f"RL ends at gold {f('rl_gold_final')} (peak {f('rl_gold_peak')}), "
+                     f"mercury use {f('toxic_initial')} → {f('rl_toxic_final')}")
+    return "; ".join(parts) + "."
+
+
+def summarise(rows: list[dict], arms: list[str], seeds: list[int]) -> dict[str, Any]:
+    """Per-seed headlines and their means with 95% Student-t CIs across seeds, per arm, plus verdict lines."""
+    out: dict[str, Any] = {"seeds": seeds, "headlines": HEADLINES, "arms": {}, "verdicts": []}
+    for arm in arms:
+        per_seed = {s: per_seed_headlines(rows, arm, s) for s in seeds}
+        agg = {}
+        for key in HEADLINES:
+            m, lo, hi = mean_ci([per_seed[s][key] for s in seeds])
+            agg[key] = {"mean": m, "lo": lo, "hi": hi}
+        out["arms"][arm] = {"aggregate": agg, "per_seed": {str(s): v for s, v in per_seed.items()}}
+        out["verdicts"].append(_verdict(arm, agg))
+    return out
