@@ -179,8 +179,8 @@ def parse_study(text: str, source: str = "<study>", base_dir: Path | None = None
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
-        at = f" line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        raise StudyError(f"{source}:{at} invalid YAML ({getattr(e, 'problem', None) or e})") from None
+        where = f"{source}: line {mark.line + 1}, column {mark.column + 1}" if mark is not None else source
+        raise StudyError(f"{where}: invalid YAML ({getattr(e, 'problem', None) or e})") from None
     if not isinstance(data, dict):
         raise StudyError(f"{source}: expected a mapping at the top level, got {type(data).__name__}")
     try:
