@@ -29,7 +29,7 @@ def tiny_hf_dir_b(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def hf_backend(tiny_hf_dir: Path):  # noqa: ANN201
+def hf_backend(tiny_hf_dir: Path):
     from oversight_lab.evals.backends.hf import HFBackend
 
     return HFBackend.from_pretrained(tiny_hf_dir, batch_size=16)

@@ -45,7 +45,7 @@ class Scored:
 
     ``logprobs[i]`` is the log-likelihood of choice ``i`` (None where the method gives none, e.g. generation);
     ``probs`` are normalised over the choices; ``pred`` is the arg-max of ``probs`` and ``pred_norm`` the arg-max
-    of log-likelihood per character of the bare choice (lm-eval's ``acc_norm``).
+    of log-likelihood per character of the choice without ``meta["separator"]`` (lm-eval's ``acc_norm``).
     """
 
     item: Item
@@ -68,8 +68,10 @@ class Scored:
     def pred_norm(self) -> int:
         if self.logprobs is None or any(lp is None for lp in self.logprobs):
             return self.pred
-        # lm-eval divides by the character length of the choice as the task wrote it (without the separator).
-        norms = [lp / max(1, len(c.lstrip(" "))) for lp, c in zip(self.logprobs, self.item.choices)]  # type: ignore[operator]
+        # lm-eval divides by the character length of the choice as the dataset wrote it, without the separator
+        # the task put in front of it (meta["separator"]; none by default).
+        sep = len(self.item.meta.get("separator", ""))
+        norms = [lp / max(1, len(c) - sep) for lp, c in zip(self.logprobs, self.item.choices)]  # type: ignore[operator]
         return max(range(len(norms)), key=norms.__getitem__)
 
     @property

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-__all__ = ["build_tiny_bpe_gpt2", "CHAT_TEMPLATE"]
+__all__ = ["CHAT_TEMPLATE", "build_tiny_bpe_gpt2"]
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}{% if m['role'] == 'user' %}<|user|>{{ m['content'] }}\n"

@@ -53,7 +53,12 @@ def _norm(text: str) -> str:
 
 
 def _common_prefix(choices: tuple[str, ...]) -> str:
-    return os.path.commonprefix(list(choices))
+    """What all choices start with, appended to the prompt before reading the next token's alternatives.
+
+    Pure whitespace is left to the choices' own tokens (" A" is one token; a lone " " would change the text).
+    """
+    prefix = os.path.commonprefix(list(choices))
+    return prefix if prefix.strip() else ""
 
 
 @dataclass
@@ -104,21 +109,28 @@ class OpenAIBackend:
         return Scored.from_logprobs(item, lps, "prompt_logprobs")
 
     def _from_top(self, item: Item, top: dict[str, float], via: str) -> Scored:
+        """Each choice's log-probability from the next token's top alternatives.
+
+        A token that the choice's text (after the appended common prefix) starts with exactly, and no other
+        choice's does, is the choice's token, the longest such one if several; otherwise a token that matches
+        after dropping spaces, parentheses and case (a chat model may answer "B" where the choice is " (B)").
+        """
         prefix = _common_prefix(item.choices)
-        rests = [_norm(c[len(prefix):]) for c in item.choices]
+        rests = [c[len(prefix):] for c in item.choices]
+        floor = min(top.values()) if top else -1e4
         lps: list[float] = []
         missing = []
-        floor = min(top.values()) if top else -1e4
         for k, rest in enumerate(rests):
-            best = None
-            for token, value in top.items():
-                t = _norm(token)
-                owners = [j for j, r in enumerate(rests) if t and r.startswith(t)]
-                if owners == [k]:
-                    best = value if best is None else max(best, value)
-            if best is None:
+            exact = [t for t in top if t and [j for j, r in enumerate(rests) if r.startswith(t)] == [k]]
+            loose = [t for t in top if _norm(t) and [j for j, r in enumerate(rests) if _norm(r).startswith(_norm(t))]
+                     == [k]]
+            if exact:
+                lps.append(top[max(exact, key=len)])
+            elif loose:
+                lps.append(max(top[t] for t in loose))
+            else:
                 missing.append(k)
-            lps.append(floor if best is None else best)
+                lps.append(floor)
         return Scored.from_logprobs(item, lps, "top_logprobs", extra={"top_logprobs_via": via, "missing": missing})
 
     def _top_completions(self, item: Item) -> Scored:

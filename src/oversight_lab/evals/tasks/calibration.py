@@ -74,7 +74,7 @@ class CalibrationMC(EvalTask):
             items.append(Item(
                 id=f"mc-{k}", task=self.name, prompt=mmlu_prompt(question, choices, subject),
                 choices=tuple(" " + LETTERS[i] for i in range(len(choices))), target=answer, template="mmlu",
-                group=subject or "all", meta={"where": row.where},
+                group=subject or "all", meta={"where": row.where, "separator": " "},
             ))
         return items
 

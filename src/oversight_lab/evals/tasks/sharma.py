@@ -168,7 +168,8 @@ class AnswerSuggestion(EvalTask):
             items.append(Item(
                 id=f"answer-{k}", task=self.name, prompt=fmt.render(messages),
                 choices=(" " + base["correct_answer"].strip(), " " + base["incorrect_answer"].strip()), target=0,
-                template=_answer_template(_template(row)), group=base["question"], meta={"where": row.where},
+                template=_answer_template(_template(row)), group=base["question"],
+                meta={"where": row.where, "separator": " "},
             ))
         return items
 

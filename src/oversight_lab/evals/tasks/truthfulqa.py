@@ -75,7 +75,7 @@ class _TruthfulQA(EvalTask):
             items.append(Item(
                 id=f"{self.which}-{qid}", task=self.name, prompt=f"{QA_PRIMER}\n\nQ: {question}\nA:",
                 choices=tuple(" " + c for c in choices), target=labels.index(1), template="qa_primer", group=qid,
-                meta={"labels": labels, "where": row.where},
+                meta={"labels": labels, "where": row.where, "separator": " "},
             ))
         return items
 
