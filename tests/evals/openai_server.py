@@ -12,7 +12,7 @@ import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -61,7 +61,7 @@ class TinyOpenAIServer:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
 
-    def __enter__(self) -> TinyOpenAIServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         return self
 

@@ -99,5 +99,5 @@ def test_chat_format_uses_the_models_template(hf_backend) -> None:
     items = task.build(task.rows("sample"), hf_backend.prompt_format("chat"))
     assert items[0].prompt == ("<|user|>Which planet in our solar system has the most moons?\n"
                                "<|assistant|>The answer is")
-    scored, _, info = evaluate_task(hf_backend, "answer", source="sample", prompt_format="chat")
+    _scored, _, info = evaluate_task(hf_backend, "answer", source="sample", prompt_format="chat")
     assert info["prompt_format"].startswith("chat:")

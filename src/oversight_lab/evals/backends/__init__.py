@@ -39,9 +39,11 @@ def resolve_checkpoint(run_dir: str | Path, checkpoint: str | None = None) -> Pa
         path = path / "arms" / arm / seed / "checkpoints" / name
     if not (path / "config.json").exists():
         hint = ""
-        if (path / "arms").is_dir():
-            found = sorted(str(p.parent.relative_to(path)) for p in path.glob("arms/*/*/checkpoints/*/config.json"))
-            hint = f"; checkpoints in this run: {', '.join(found) or 'none'}"
+        root = Path(run_dir)
+        if (root / "arms").is_dir():
+            found = sorted("/".join((c.parts[-5], c.parts[-4], c.parts[-2]))
+                           for c in root.glob("arms/*/*/checkpoints/*/config.json"))
+            hint = f"; checkpoints in this run (ARM/SEED/NAME): {', '.join(found) or 'none'}"
         raise FileNotFoundError(f"no model checkpoint (config.json) at {path}{hint}")
     return path
 
