@@ -48,14 +48,10 @@ def _sycophantic_finetune(model_dir: Path, out_dir: Path, steps: int = 30) -> No
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    import os
+    from oversight_lab.evals.tiny import tiny_evaluatee_checkpoint
 
+    path = tiny_evaluatee_checkpoint(tmp_path_factory.getbasetemp() / "oversight-lab-cache")
     root = tmp_path_factory.mktemp("closed-loop-run")
-    os.environ["OVERSIGHT_LAB_CACHE"] = str(root / "cache")
-    from oversight_lab.models.tiny import TinyConfig, load_or_pretrain
-    from oversight_lab.worlds import AlchemyWorld
-
-    _, _, path, _ = load_or_pretrain(AlchemyWorld(), TinyConfig(steps=50, corpus_lines=2000))
     ckpts = root / "run" / "arms" / "flawed" / "seed-0" / "checkpoints"
     shutil.copytree(path, ckpts / "initial")
     _sycophantic_finetune(ckpts / "initial", ckpts / "rl")

@@ -57,3 +57,25 @@ def build_tiny_bpe_gpt2(out_dir: str | Path, seed: int = 0, n_embd: int = 32, n_
     tok.save_pretrained(out)
     (out / "built.json").write_text(json.dumps({"seed": seed, "n_embd": n_embd, "n_layer": n_layer}))
     return out
+
+
+def tiny_evaluatee_checkpoint(cache: str | Path, steps: int = 50, corpus_lines: int = 2000) -> Path:
+    """The tiny alchemy evaluatee's checkpoint directory, pretrained (or loaded) under the cache ``cache``.
+
+    ``OVERSIGHT_LAB_CACHE`` is set only for the call, so callers (tests) do not leak it to each other.
+    """
+    import os
+
+    from oversight_lab.models.tiny import TinyConfig, load_or_pretrain
+    from oversight_lab.worlds import AlchemyWorld
+
+    before = os.environ.get("OVERSIGHT_LAB_CACHE")
+    os.environ["OVERSIGHT_LAB_CACHE"] = str(cache)
+    try:
+        _, _, path, _ = load_or_pretrain(AlchemyWorld(), TinyConfig(steps=steps, corpus_lines=corpus_lines))
+    finally:
+        if before is None:
+            os.environ.pop("OVERSIGHT_LAB_CACHE", None)
+        else:
+            os.environ["OVERSIGHT_LAB_CACHE"] = before
+    return path
