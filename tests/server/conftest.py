@@ -11,9 +11,10 @@ import shutil
 import socket
 import threading
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Self
 
 import pytest
 
@@ -22,11 +23,11 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 
 pytest.importorskip("fastapi", reason="the server extra is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from oversight_lab.server.app import create_app  # noqa: E402
-from oversight_lab.server.db import utcnow  # noqa: E402
-from oversight_lab.server.study import Study, parse_study  # noqa: E402
+from oversight_lab.server.app import create_app
+from oversight_lab.server.db import utcnow
+from oversight_lab.server.study import Study, parse_study
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "server"
@@ -167,7 +168,7 @@ class LiveServer:
         self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> LiveServer:
+    def __enter__(self) -> Self:
         self.thread.start()
         deadline = time.monotonic() + 15
         while not self.server.started:
@@ -176,7 +177,7 @@ class LiveServer:
             time.sleep(0.02)
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 

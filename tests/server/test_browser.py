@@ -32,7 +32,7 @@ def db_rows(app: Any, model: Any) -> list[Any]:
 
 
 def test_annotator_session(live: Any, page: Any, artifacts: Path) -> None:
-    url, study, app = live(BASE_STUDY)
+    url, _study, app = live(BASE_STUDY)
     tok = invite(url, "annotator", "Browser Ann")
     page.goto(f"{url}/join/{tok}")
     assert page.url.endswith("/annotate")

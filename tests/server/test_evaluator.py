@@ -10,7 +10,12 @@ import httpx
 import pytest
 
 from oversight_lab.evaluators.base import to_comparison
-from oversight_lab.server.evaluator import HumanEvaluator, HumanEvaluatorError, HumanEvaluatorTimeout, aggregate
+from oversight_lab.server.evaluator import (
+    HumanEvaluator,
+    HumanEvaluatorError,
+    HumanEvaluatorTimeout,
+    aggregate,
+)
 from oversight_lab.worlds import AlchemyWorld
 
 from .conftest import ADMIN

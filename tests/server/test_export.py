@@ -41,15 +41,15 @@ def test_long_rows_and_comparisons(api: Api) -> None:
     annot = [r for r in rows if r["kind"] == "annotate"]
     assert len(annot) == 4 and sum(r["is_latest"] for r in annot) == 3  # the edit's original is kept
     assert all(set(r) == set(LONG_FIELDS) for r in rows)
-    edited = [r for r in annot if r["revision"] == 1][0]
+    edited = next(r for r in annot if r["revision"] == 1)
     assert edited["supersedes"] is not None and edited["strength_shown"] == 2
     for r in annot:
         assert r["strength"] == (-r["strength_shown"] if r["flipped"] else r["strength_shown"])
         assert r["served_at"] <= r["submitted_at"] and r["study_sha256"] == api.study.sha256
     # ties and expert labels are not training comparisons; edits count once (the latest)
     assert len(recs) == 2 and {r.evaluator for r in recs} == {"human:a0003"}
-    strong = [r for r in recs if r.rationale == "left is safe"][0]
-    row = [r for r in annot if r["rationale"] == "left is safe"][0]
+    strong = next(r for r in recs if r.rationale == "left is safe")
+    row = next(r for r in annot if r["rationale"] == "left is safe")
     assert strong.chosen == int(row["strength"] > 0) and strong.margin == pytest.approx(1.0)
     assert strong.prob_a == pytest.approx(0.9 if row["strength"] < 0 else 0.1)
     assert strong.evaluator_config["condition"] in {"unaided", "critique", "chat"}

@@ -61,9 +61,8 @@ def test_storage_is_append_only(make_api: Any) -> None:
         with db.read() as s:
             assert s.execute(text(f"SELECT count(*) FROM {table}")).scalar() > 0, table
         for stmt in (f"UPDATE {table} SET id = id", f"DELETE FROM {table}"):
-            with pytest.raises(IntegrityError, match=f"{table} is append-only"):
-                with db.write() as s:
-                    s.execute(text(stmt))
+            with pytest.raises(IntegrityError, match=f"{table} is append-only"), db.write() as s:
+                s.execute(text(stmt))
     with db.read() as s:
         assert s.execute(text("SELECT count(*) FROM labels")).scalar() == 1
 

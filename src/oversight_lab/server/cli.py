@@ -80,7 +80,8 @@ def register(app: typer.Typer) -> None:
         typer.echo(f"serving study {st.config.name!r} (sha256 {st.sha256[:12]}) at {base}", err=True)
         import uvicorn
 
-        uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+        uvicorn.run(application, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5,
+                    timeout_keep_alive=30)
 
     @app.command("export")
     def export(

@@ -7,8 +7,9 @@ that was acknowledged, and an export can replay the whole history.
 
 SQLite (default) runs in WAL mode with ``synchronous=FULL``: a transaction is fsynced before the server
 answers, so neither a ``kill -9`` nor a power cut loses an acknowledged label. ``sync="normal"`` skips the
-fsync per commit (about 4x the write throughput here): still safe against a killed server, whose writes are
-already in the operating system, but not against losing power. PostgreSQL works with
+fsync per commit: still safe against a killed server, whose writes are already in the operating system, but
+not against losing power (on this machine the server is CPU-bound, so it barely changes throughput; see
+docs/benchmarks.md). PostgreSQL works with
 ``postgresql://...`` URLs.
 """
 

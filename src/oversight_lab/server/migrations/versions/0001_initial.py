@@ -123,8 +123,8 @@ def _append_only(dialect: str) -> None:
             "RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END; $$ LANGUAGE plpgsql"
         )
         for t in TABLES:
-            op.execute(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE ON {t} "
-                       "FOR EACH ROW EXECUTE FUNCTION oversight_lab_append_only()")
+            op.execute(f"CREATE TRIGGER {t}_append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON {t} "
+                       "FOR EACH STATEMENT EXECUTE FUNCTION oversight_lab_append_only()")
 
 
 def downgrade() -> None:

@@ -1,0 +1,53 @@
+"""The same app on PostgreSQL: migrations, append-only triggers, labelling, stats. Runs only when
+$OVERSIGHT_LAB_TEST_POSTGRES_URL names an empty, disposable database (postgresql+psycopg://...)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from oversight_lab.server.app import create_app
+from oversight_lab.server.db import APPEND_ONLY_TABLES, HEAD_REVISION, Database, migrate_down, schema_revision
+
+from .conftest import ADMIN, BASE_STUDY, Api, Clock, study_from
+
+URL = os.environ.get("OVERSIGHT_LAB_TEST_POSTGRES_URL")
+pytestmark = pytest.mark.skipif(not URL, reason="set OVERSIGHT_LAB_TEST_POSTGRES_URL to test PostgreSQL")
+
+
+@pytest.fixture
+def pg_api(tmp_path: Path) -> Api:
+    assert URL
+    migrate_down(Database(URL).engine)  # start from an empty schema
+    study = study_from(BASE_STUDY, tmp_path)
+    clock = Clock()
+    app = create_app(study, URL, clock=clock, admin_token=ADMIN)
+    return Api(TestClient(app), clock, study)
+
+
+def test_postgres_end_to_end(pg_api: Api) -> None:
+    api = pg_api
+    assert schema_revision(api.app.state.ctx.db.engine) == HEAD_REVISION
+    expert, tok = api.invite("expert"), api.invite()
+    while not (nxt := api.next(expert))["done"]:
+        assert api.label(expert, nxt["assignment_id"], 2).status_code == 201
+    for _ in range(5):
+        aid = api.next(tok)["assignment_id"]
+        assert api.label(tok, aid, -1, 0.6).status_code == 201
+    assert api.label(tok, aid, -1, 0.6).status_code == 200  # idempotent retry
+    assert api.label(tok, aid, 3, 0.9, edit=True).json()["revision"] == 1
+    d = api.admin("GET", "/api/admin/stats").json()
+    assert d["throughput"]["labels"] == 5 and d["throughput"]["edits"] == 1
+    db = api.app.state.ctx.db
+    for table in APPEND_ONLY_TABLES:
+        with pytest.raises(DBAPIError, match="append-only"):
+            with db.write() as s:
+                s.execute(text(f"DELETE FROM {table}"))
+    with db.read() as s:
+        gold = s.execute(text("SELECT count(*) FROM labels WHERE kind = 'gold'")).scalar()
+        assert gold > 0 and s.execute(text("SELECT count(*) FROM labels")).scalar() == 6 + gold
