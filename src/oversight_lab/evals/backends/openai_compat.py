@@ -26,7 +26,7 @@ from typing import Any
 from oversight_lab.evals.formats import PromptFormat, hh_format
 from oversight_lab.evals.items import Item, Scored
 
-__all__ = ["OpenAIBackend", "parse_openai_spec"]
+__all__ = ["OpenAIBackend", "parse_openai_spec", "scored_from_text", "scored_from_top"]
 
 _ORDER = ("prompt_logprobs", "top_logprobs_completions", "top_logprobs_chat", "generation_chat",
           "generation_completions")
@@ -59,6 +59,46 @@ def _common_prefix(choices: tuple[str, ...]) -> str:
     """
     prefix = os.path.commonprefix(list(choices))
     return prefix if prefix.strip() else ""
+
+
+def scored_from_top(item: Item, top: dict[str, float], via: str) -> Scored:
+    """Each choice's log-probability from the next token's top alternatives.
+
+    A token that the choice's text (after the appended common prefix) starts with exactly, and no other
+    choice's does, is the choice's token, the longest such one if several; otherwise a token that matches
+    after dropping spaces, parentheses and case (a chat model may answer "B" where the choice is " (B)").
+    """
+    prefix = _common_prefix(item.choices)
+    rests = [c[len(prefix):] for c in item.choices]
+    floor = min(top.values()) if top else -1e4
+    lps: list[float] = []
+    missing = []
+    for k, rest in enumerate(rests):
+        exact = [t for t in top if t and [j for j, r in enumerate(rests) if r.startswith(t)] == [k]]
+        loose = [t for t in top if _norm(t) and [j for j, r in enumerate(rests) if _norm(r).startswith(_norm(t))]
+                 == [k]]
+        if exact:
+            lps.append(top[max(exact, key=len)])
+        elif loose:
+            lps.append(max(top[t] for t in loose))
+        else:
+            missing.append(k)
+            lps.append(floor)
+    return Scored.from_logprobs(item, lps, "top_logprobs", extra={"top_logprobs_via": via, "missing": missing})
+
+
+def scored_from_text(item: Item, text: str, via: str) -> Scored:
+    """A generated answer matched to the choice it starts with (probability 1), uniform if none matches."""
+    prefix = _common_prefix(item.choices)
+    said = _norm(text)
+    hits = [k for k, c in enumerate(item.choices) if _norm(c[len(prefix):]) and said.startswith(_norm(c[len(prefix):]))]
+    if hits:
+        k = max(hits, key=lambda j: len(_norm(item.choices[j])))  # the longest choice the text starts with
+        probs = [1.0 if j == k else 0.0 for j in range(len(item.choices))]
+    else:
+        probs = [1.0 / len(item.choices)] * len(item.choices)
+    return Scored(item=item, probs=probs, method="generation", generated=text,
+                  extra={"generation_via": via, "unparsed": not hits})
 
 
 @dataclass
@@ -108,31 +148,6 @@ class OpenAIBackend:
             lps.append(float(sum(picked)))
         return Scored.from_logprobs(item, lps, "prompt_logprobs")
 
-    def _from_top(self, item: Item, top: dict[str, float], via: str) -> Scored:
-        """Each choice's log-probability from the next token's top alternatives.
-
-        A token that the choice's text (after the appended common prefix) starts with exactly, and no other
-        choice's does, is the choice's token, the longest such one if several; otherwise a token that matches
-        after dropping spaces, parentheses and case (a chat model may answer "B" where the choice is " (B)").
-        """
-        prefix = _common_prefix(item.choices)
-        rests = [c[len(prefix):] for c in item.choices]
-        floor = min(top.values()) if top else -1e4
-        lps: list[float] = []
-        missing = []
-        for k, rest in enumerate(rests):
-            exact = [t for t in top if t and [j for j, r in enumerate(rests) if r.startswith(t)] == [k]]
-            loose = [t for t in top if _norm(t) and [j for j, r in enumerate(rests) if _norm(r).startswith(_norm(t))]
-                     == [k]]
-            if exact:
-                lps.append(top[max(exact, key=len)])
-            elif loose:
-                lps.append(max(top[t] for t in loose))
-            else:
-                missing.append(k)
-                lps.append(floor)
-        return Scored.from_logprobs(item, lps, "top_logprobs", extra={"top_logprobs_via": via, "missing": missing})
-
     def _top_completions(self, item: Item) -> Scored:
         prefix = _common_prefix(item.choices)
         resp = self.client.completions.create(model=self.model, prompt=item.prompt + prefix, max_tokens=1,
@@ -140,7 +155,7 @@ class OpenAIBackend:
         lp = resp.choices[0].logprobs
         if lp is None or not lp.top_logprobs or not lp.top_logprobs[0]:
             raise _Unsupported("no top logprobs in the reply")
-        return self._from_top(item, dict(lp.top_logprobs[0]), "completions")
+        return scored_from_top(item, dict(lp.top_logprobs[0]), "completions")
 
     def _top_chat(self, item: Item) -> Scored:
         resp = self.client.chat.completions.create(
@@ -149,31 +164,19 @@ class OpenAIBackend:
         content = resp.choices[0].logprobs.content if resp.choices[0].logprobs else None
         if not content:
             raise _Unsupported("no top logprobs in the chat reply")
-        return self._from_top(item, {t.token: t.logprob for t in content[0].top_logprobs}, "chat")
-
-    def _match(self, item: Item, text: str, via: str) -> Scored:
-        prefix = _common_prefix(item.choices)
-        said = _norm(text)
-        hits = [k for k, c in enumerate(item.choices) if _norm(c[len(prefix):]) and said.startswith(_norm(c[len(prefix):]))]
-        if hits:
-            k = max(hits, key=lambda j: len(_norm(item.choices[j])))  # the longest choice the text starts with
-            probs = [1.0 if j == k else 0.0 for j in range(len(item.choices))]
-        else:
-            probs = [1.0 / len(item.choices)] * len(item.choices)
-        return Scored(item=item, probs=probs, method="generation", generated=text,
-                      extra={"generation_via": via, "unparsed": not hits})
+        return scored_from_top(item, {t.token: t.logprob for t in content[0].top_logprobs}, "chat")
 
     def _gen_chat(self, item: Item) -> Scored:
         resp = self.client.chat.completions.create(
             model=self.model, messages=[{"role": "user", "content": item.prompt}], max_tokens=self.max_tokens,
             temperature=0.0)
-        return self._match(item, resp.choices[0].message.content or "", "chat")
+        return scored_from_text(item, resp.choices[0].message.content or "", "chat")
 
     def _gen_completions(self, item: Item) -> Scored:
         prefix = _common_prefix(item.choices)
         resp = self.client.completions.create(model=self.model, prompt=item.prompt + prefix,
                                               max_tokens=self.max_tokens, temperature=0.0)
-        return self._match(item, resp.choices[0].text, "completions")
+        return scored_from_text(item, resp.choices[0].text, "completions")
 
     # -- dispatch ---------------------------------------------------------------------------------
     def _score_one(self, item: Item) -> Scored:
