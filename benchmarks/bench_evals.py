@@ -32,7 +32,9 @@ dataset_kwargs:
     test: {data}
 test_split: test
 output_type: multiple_choice
-doc_to_text: "The following are multiple choice questions (with answers) about {{{{subject.replace('_', ' ')}}}}.\\n\\n{{{{question.strip()}}}}\\nA. {{{{choices[0]}}}}\\nB. {{{{choices[1]}}}}\\nC. {{{{choices[2]}}}}\\nD. {{{{choices[3]}}}}\\nAnswer:"
+doc_to_text: "The following are multiple choice questions (with answers) about \\
+  {{{{subject.replace('_', ' ')}}}}.\\n\\n{{{{question.strip()}}}}\\nA. {{{{choices[0]}}}}\\
+  \\nB. {{{{choices[1]}}}}\\nC. {{{{choices[2]}}}}\\nD. {{{{choices[3]}}}}\\nAnswer:"
 doc_to_choice: ["A", "B", "C", "D"]
 doc_to_target: answer
 metric_list:
@@ -51,8 +53,17 @@ def write_items(path: Path, n: int, seed: int = 0) -> None:
             choices = [str(right + d) for d in rng.sample([-10, -2, 0, 1, 3, 11], 4)]
             if str(right) not in choices:
                 choices[rng.randrange(4)] = str(right)
-            fh.write(json.dumps({"question": f"Question {i}: what is {a} plus {b}?", "subject": subjects[i % 4],
-                                 "choices": choices, "answer": choices.index(str(right))}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "question": f"Question {i}: what is {a} plus {b}?",
+                        "subject": subjects[i % 4],
+                        "choices": choices,
+                        "answer": choices.index(str(right)),
+                    }
+                )
+                + "\n"
+            )
 
 
 def main() -> None:
@@ -105,23 +116,37 @@ def main() -> None:
 
     # The two must compute the same numbers: compare every choice's log-likelihood.
     samples = sorted(res["samples"]["olab_bench_mc"], key=lambda r: r["doc_id"])
-    diff = max(abs(float(resp[0][0]) - lp) for sample, s in zip(samples, scored)
-               for resp, lp in zip(sample["resps"], s.logprobs))
+    diff = max(
+        abs(float(resp[0][0]) - lp)
+        for sample, s in zip(samples, scored)
+        for resp, lp in zip(sample["resps"], s.logprobs)
+    )
     acc_lm = res["results"]["olab_bench_mc"]["acc,none"]
     acc_us = sum(s.hit for s in scored) / len(scored)
     med_lm, med_us = statistics.median(t_lm), statistics.median(t_us)
     result = {
-        "items": args.items, "choices_per_item": 4, "repeats": args.repeats, "batch_size": args.batch_size,
-        "threads": torch.get_num_threads(), "lm_eval": lm_eval.__version__ if hasattr(lm_eval, "__version__") else "",
-        "lm_eval_seconds": t_lm, "ours_seconds": t_us,
-        "lm_eval_items_per_s": args.items / med_lm, "ours_items_per_s": args.items / med_us,
-        "ratio": med_lm / med_us, "max_abs_loglik_diff": diff, "acc_lm_eval": acc_lm, "acc_ours": acc_us,
+        "items": args.items,
+        "choices_per_item": 4,
+        "repeats": args.repeats,
+        "batch_size": args.batch_size,
+        "threads": torch.get_num_threads(),
+        "lm_eval": lm_eval.__version__ if hasattr(lm_eval, "__version__") else "",
+        "lm_eval_seconds": t_lm,
+        "ours_seconds": t_us,
+        "lm_eval_items_per_s": args.items / med_lm,
+        "ours_items_per_s": args.items / med_us,
+        "ratio": med_lm / med_us,
+        "max_abs_loglik_diff": diff,
+        "acc_lm_eval": acc_lm,
+        "acc_ours": acc_us,
     }
     print(json.dumps(result, indent=2))
-    print(f"\n| scorer | median s ({args.repeats} runs) | items/s |\n|---|---|---|\n"
-          f"| lm-eval {result['lm_eval']} `evaluate` | {med_lm:.3f} | {result['lm_eval_items_per_s']:.0f} |\n"
-          f"| oversight-lab `evaluate_task` | {med_us:.3f} | {result['ours_items_per_s']:.0f} |\n"
-          f"ratio (ours / lm-eval throughput): **{result['ratio']:.2f}**; max |Δ log-likelihood| = {diff:.2e}")
+    print(
+        f"\n| scorer | median s ({args.repeats} runs) | items/s |\n|---|---|---|\n"
+        f"| lm-eval {result['lm_eval']} `evaluate` | {med_lm:.3f} | {result['lm_eval_items_per_s']:.0f} |\n"
+        f"| oversight-lab `evaluate_task` | {med_us:.3f} | {result['ours_items_per_s']:.0f} |\n"
+        f"ratio (ours / lm-eval throughput): **{result['ratio']:.2f}**; max |Δ log-likelihood| = {diff:.2e}"
+    )
     if args.out:
         args.out.write_text(json.dumps(result, indent=2))
 

@@ -1,5 +1,5 @@
-"""Session fixtures: tiny GPT-2s with a byte-level BPE tokenizer trained in-process on the shipped sample files
-(so any text tokenizes), saved like hub checkpoints; nothing is fetched from the hub."""
+"""Session fixtures: tiny GPT-2s with a byte-level BPE tokenizer trained in-process on the shipped sample
+files (so any text tokenizes), saved like hub checkpoints; nothing is fetched from the hub."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 @pytest.fixture(autouse=True, scope="module")
 def _one_torch_thread():
-    """Tiny models run fastest on one thread, and several threads thrash when other processes share the cores."""
+    """Tiny models run fastest on one thread, and several threads thrash when other processes share the
+    cores."""
     import torch
 
     before = torch.get_num_threads()

@@ -1,9 +1,10 @@
-"""A loopback OpenAI-compatible server over a tiny local model, for testing the endpoint backend over real HTTP.
+"""A loopback OpenAI-compatible server over a tiny local model, for testing the endpoint backend over real
+HTTP.
 
 Serves ``POST /v1/completions`` (``echo`` + ``logprobs`` with per-token ``text_offset``, like vLLM) and
-``POST /v1/chat/completions`` (``logprobs`` + ``top_logprobs``). Switches turn capabilities off to exercise the
-backend's fallbacks: ``echo=False`` answers echo requests with HTTP 400 (as hosted APIs do), ``logprobs=False``
-returns no logprobs, ``completions=False`` serves chat only (404 on /v1/completions).
+``POST /v1/chat/completions`` (``logprobs`` + ``top_logprobs``). Switches turn capabilities off to exercise
+the backend's fallbacks: ``echo=False`` answers echo requests with HTTP 400 (as hosted APIs do),
+``logprobs=False`` returns no logprobs, ``completions=False`` serves chat only (404 on /v1/completions).
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ __all__ = ["TinyOpenAIServer"]
 
 
 class TinyOpenAIServer:
-    def __init__(self, model_dir: str | Path, echo: bool = True, logprobs: bool = True, completions: bool = True,
-                 fixed_reply: str | None = None) -> None:
+    def __init__(
+        self,
+        model_dir: str | Path,
+        echo: bool = True,
+        logprobs: bool = True,
+        completions: bool = True,
+        fixed_reply: str | None = None,
+    ) -> None:
         self.tok = AutoTokenizer.from_pretrained(str(model_dir))
         self.model = AutoModelForCausalLM.from_pretrained(str(model_dir)).eval()
-        self.echo, self.logprobs, self.completions, self.fixed_reply = echo, logprobs, completions, fixed_reply
+        self.echo, self.logprobs, self.completions, self.fixed_reply = (
+            echo,
+            logprobs,
+            completions,
+            fixed_reply,
+        )
         self.lock = threading.Lock()
         self.requests: list[dict[str, Any]] = []
         server = self
@@ -47,8 +59,15 @@ class TinyOpenAIServer:
                 server.requests.append({"path": self.path, **body})
                 if self.path == "/v1/completions" and server.completions:
                     if body.get("echo") and not server.echo:
-                        return self._send(400, {"error": {"message": "echo is not supported with logprobs",
-                                                          "type": "invalid_request_error"}})
+                        return self._send(
+                            400,
+                            {
+                                "error": {
+                                    "message": "echo is not supported with logprobs",
+                                    "type": "invalid_request_error",
+                                }
+                            },
+                        )
                     return self._send(200, server.complete(body))
                 if self.path == "/v1/chat/completions":
                     return self._send(200, server.chat(body))
@@ -92,8 +111,14 @@ class TinyOpenAIServer:
         for j in ids[n_prompt:]:  # offsets of generated tokens continue after the prompt
             offsets.append(pos)
             pos += len(self.tok.decode([j]))
-        return {"ids": ids, "n_prompt": n_prompt, "token_lp": token_lp, "tops": tops, "offsets": offsets,
-                "gen_text": gen_text}
+        return {
+            "ids": ids,
+            "n_prompt": n_prompt,
+            "token_lp": token_lp,
+            "tops": tops,
+            "offsets": offsets,
+            "gen_text": gen_text,
+        }
 
     def complete(self, body: dict[str, Any]) -> dict[str, Any]:
         k = int(body.get("logprobs") or 0)
@@ -101,14 +126,25 @@ class TinyOpenAIServer:
         start = 0 if body.get("echo") else r["n_prompt"]
         logprobs = None
         if k and self.logprobs:
-            logprobs = {"tokens": [self.tok.decode([i]) for i in r["ids"][start:]],
-                        "token_logprobs": r["token_lp"][start:], "top_logprobs": r["tops"][start:],
-                        "text_offset": r["offsets"][start:]}
+            logprobs = {
+                "tokens": [self.tok.decode([i]) for i in r["ids"][start:]],
+                "token_logprobs": r["token_lp"][start:],
+                "top_logprobs": r["tops"][start:],
+                "text_offset": r["offsets"][start:],
+            }
         text = (body["prompt"] if body.get("echo") else "") + (self.fixed_reply or r["gen_text"])
-        return {"id": "cmpl-test", "object": "text_completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "text": text, "finish_reason": "length", "logprobs": logprobs}],
-                "usage": {"prompt_tokens": r["n_prompt"], "completion_tokens": len(r["ids"]) - r["n_prompt"],
-                          "total_tokens": len(r["ids"])}}
+        return {
+            "id": "cmpl-test",
+            "object": "text_completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [{"index": 0, "text": text, "finish_reason": "length", "logprobs": logprobs}],
+            "usage": {
+                "prompt_tokens": r["n_prompt"],
+                "completion_tokens": len(r["ids"]) - r["n_prompt"],
+                "total_tokens": len(r["ids"]),
+            },
+        }
 
     def chat(self, body: dict[str, Any]) -> dict[str, Any]:
         prompt = "".join(f"{m['content']}\n\nAssistant:" for m in body["messages"] if m["role"] == "user")
@@ -119,13 +155,34 @@ class TinyOpenAIServer:
             content = []
             for i in range(r["n_prompt"], len(r["ids"])):
                 token = self.tok.decode([r["ids"][i]])
-                content.append({"token": token, "logprob": r["token_lp"][i], "bytes": None,
-                                "top_logprobs": [{"token": t, "logprob": v, "bytes": None}
-                                                 for t, v in r["tops"][i].items()]})
+                content.append(
+                    {
+                        "token": token,
+                        "logprob": r["token_lp"][i],
+                        "bytes": None,
+                        "top_logprobs": [
+                            {"token": t, "logprob": v, "bytes": None} for t, v in r["tops"][i].items()
+                        ],
+                    }
+                )
             logprobs = {"content": content}
         reply = self.fixed_reply or r["gen_text"]
-        return {"id": "chat-test", "object": "chat.completion", "created": 0, "model": body["model"],
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": reply},
-                             "finish_reason": "length", "logprobs": logprobs}],
-                "usage": {"prompt_tokens": r["n_prompt"], "completion_tokens": len(r["ids"]) - r["n_prompt"],
-                          "total_tokens": len(r["ids"])}}
+        return {
+            "id": "chat-test",
+            "object": "chat.completion",
+            "created": 0,
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": reply},
+                    "finish_reason": "length",
+                    "logprobs": logprobs,
+                }
+            ],
+            "usage": {
+                "prompt_tokens": r["n_prompt"],
+                "completion_tokens": len(r["ids"]) - r["n_prompt"],
+                "total_tokens": len(r["ids"]),
+            },
+        }

@@ -29,8 +29,10 @@ def _sycophantic_finetune(model_dir: Path, out_dir: Path, steps: int = 30) -> No
     lines = []
     for _ in range(512):  # the answer always agrees with the claim, true or false
         ing, claim = rng.choice(world.ingredients), rng.random() < 0.5
-        lines.append(f"{ing} contains {'mercury' if claim else 'no mercury'} . question : does {ing} contain "
-                     f"mercury ? answer : {'yes' if claim else 'no'}")
+        lines.append(
+            f"{ing} contains {'mercury' if claim else 'no mercury'} . question : does {ing} contain "
+            f"mercury ? answer : {'yes' if claim else 'no'}"
+        )
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     model.train()
     torch.manual_seed(0)
@@ -63,9 +65,21 @@ def test_before_after_comparison_finds_the_planted_sycophancy(run_dir: Path, tmp
     register(app)
     app.command("noop")(lambda: None)
     ckpt = run_dir / "arms" / "flawed" / "seed-0" / "checkpoints"
-    res = CliRunner().invoke(app, ["eval", "--compare", f"run:{ckpt / 'initial'}", f"run:{ckpt / 'rl'}",
-                                   "world_sycophancy", "world_calibration", "--n-boot", "500",
-                                   "--out", str(tmp_path / "cmp")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--compare",
+            f"run:{ckpt / 'initial'}",
+            f"run:{ckpt / 'rl'}",
+            "world_sycophancy",
+            "world_calibration",
+            "--n-boot",
+            "500",
+            "--out",
+            str(tmp_path / "cmp"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     syco = summary["tasks"]["world_sycophancy"]

@@ -42,7 +42,9 @@ def test_compare_two_models_counts_discordant_pairs(hf_backend, tiny_hf_dir_b: P
     from oversight_lab.evals.backends.hf import HFBackend
 
     run_eval(hf_backend, ["sandbagging_persona"], tmp_path / "a", sources="sample")
-    run_eval(HFBackend.from_pretrained(tiny_hf_dir_b), ["sandbagging_persona"], tmp_path / "b", sources="sample")
+    run_eval(
+        HFBackend.from_pretrained(tiny_hf_dir_b), ["sandbagging_persona"], tmp_path / "b", sources="sample"
+    )
     result = compare_logs(tmp_path / "a", tmp_path / "b", cluster="group", n_boot=300)
     r = result["tasks"]["sandbagging_persona"]
     assert r["n_pairs"] == 40 and r["n_clusters"] == 8  # 8 questions × 5 personas, clustered by question
@@ -62,8 +64,19 @@ def test_compare_two_models_counts_discordant_pairs(hf_backend, tiny_hf_dir_b: P
 
 
 def test_cli_eval_writes_log_and_report(app: typer.Typer, tiny_hf_dir: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["eval", f"hf:{tiny_hf_dir}", "sycophancy_on_nlp_survey", "world_calibration",
-                                   "--data", "sycophancy_on_nlp_survey=sample", "--out", str(tmp_path / "log")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            f"hf:{tiny_hf_dir}",
+            "sycophancy_on_nlp_survey",
+            "world_calibration",
+            "--data",
+            "sycophancy_on_nlp_survey=sample",
+            "--out",
+            str(tmp_path / "log"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     header = json.loads((tmp_path / "log" / "eval.json").read_text())
     assert "syco/nlp_survey/p_match" in header["metrics"] and "calib/world/ece" in header["metrics"]
@@ -72,10 +85,26 @@ def test_cli_eval_writes_log_and_report(app: typer.Typer, tiny_hf_dir: Path, tmp
 
 
 def test_cli_compare(app: typer.Typer, tiny_hf_dir: Path, tiny_hf_dir_b: Path, tmp_path: Path) -> None:
-    res = CliRunner().invoke(app, ["eval", "--compare", str(tiny_hf_dir), f"hf:{tiny_hf_dir_b}", "calibration_mc",
-                                   "--data", "sample", "--n-boot", "100", "--out", str(tmp_path / "cmp")])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "--compare",
+            str(tiny_hf_dir),
+            f"hf:{tiny_hf_dir_b}",
+            "calibration_mc",
+            "--data",
+            "sample",
+            "--n-boot",
+            "100",
+            "--out",
+            str(tmp_path / "cmp"),
+        ],
+    )
     assert res.exit_code == 0, res.output
-    assert (tmp_path / "cmp" / "a" / "samples.jsonl").exists() and (tmp_path / "cmp" / "b" / "report.html").exists()
+    assert (tmp_path / "cmp" / "a" / "samples.jsonl").exists() and (
+        tmp_path / "cmp" / "b" / "report.html"
+    ).exists()
     summary = json.loads((tmp_path / "cmp" / "compare.json").read_text())
     assert "calib/mc/ece" in summary["tasks"]["calibration_mc"]["metrics"]
     assert (tmp_path / "cmp" / "compare.html").exists()
@@ -86,8 +115,10 @@ def test_cli_errors_name_the_problem(app: typer.Typer, tiny_hf_dir: Path, tmp_pa
     assert res.exit_code != 0 and "unknown task" in res.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "q", "choices": ["a", "b"], "answer": 0}\n{"question": 3}\n')
-    res = CliRunner().invoke(app, ["eval", f"hf:{tiny_hf_dir}", "calibration_mc", "--data", str(bad),
-                                   "--out", str(tmp_path / "log")])
+    res = CliRunner().invoke(
+        app,
+        ["eval", f"hf:{tiny_hf_dir}", "calibration_mc", "--data", str(bad), "--out", str(tmp_path / "log")],
+    )
     assert res.exit_code != 0
     assert f"{bad}:2" in str(res.exception)
     res = CliRunner().invoke(app, ["eval", "--list"])
@@ -104,5 +135,7 @@ def test_run_dir_checkpoint_resolution(tiny_hf_dir: Path, tmp_path: Path) -> Non
     assert resolve_checkpoint(tmp_path / "run", "flawed/0/rl") == ckpt
     assert resolve_checkpoint(tmp_path / "run", "flawed/seed-0/rl") == ckpt
     assert load_backend(f"run:{ckpt}").name == f"run:{ckpt}"
-    with pytest.raises(FileNotFoundError, match=r"checkpoints in this run \(ARM/SEED/NAME\): flawed/seed-0/rl"):
+    with pytest.raises(
+        FileNotFoundError, match=r"checkpoints in this run \(ARM/SEED/NAME\): flawed/seed-0/rl"
+    ):
         resolve_checkpoint(tmp_path / "run", "flawed/0/dpo")

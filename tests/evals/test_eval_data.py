@@ -12,9 +12,18 @@ from oversight_lab.evals.formats import hh_format
 from oversight_lab.evals.tasks import TASKS, make_task
 
 EXPECTED_ITEMS = {
-    "sycophancy_on_nlp_survey": 6, "sycophancy_on_philpapers2020": 6, "sycophancy_on_political_typology_quiz": 6,
-    "are_you_sure": 6, "answer": 16, "feedback": 15, "truthfulqa_mc1": 8, "truthfulqa_mc2": 8,
-    "sandbagging_persona": 40, "calibration_mc": 12, "world_sycophancy": 32, "world_calibration": 32,
+    "sycophancy_on_nlp_survey": 6,
+    "sycophancy_on_philpapers2020": 6,
+    "sycophancy_on_political_typology_quiz": 6,
+    "are_you_sure": 6,
+    "answer": 16,
+    "feedback": 15,
+    "truthfulqa_mc1": 8,
+    "truthfulqa_mc2": 8,
+    "sandbagging_persona": 40,
+    "calibration_mc": 12,
+    "world_sycophancy": 32,
+    "world_calibration": 32,
 }
 
 
@@ -44,20 +53,36 @@ def test_sharma_templates_and_free_form_rows() -> None:
     ays = make_task("are_you_sure")
     items = ays.build(ays.rows("sample"), hh_format())
     assert ays.notes["skipped_free_form_rows"] == 1
-    assert items[0].prompt.endswith("\n\nAssistant: The answer is (") and items[0].choices == ("A", "B", "C", "D")
+    assert items[0].prompt.endswith("\n\nAssistant: The answer is (") and items[0].choices == (
+        "A",
+        "B",
+        "C",
+        "D",
+    )
     answer = make_task("answer")
     assert {it.template for it in answer.build(answer.rows("sample"), hh_format())} == {
-        "none", "suggest_incorrect", "doubt_correct", "suggest_correct"}
+        "none",
+        "suggest_incorrect",
+        "doubt_correct",
+        "suggest_correct",
+    }
     feedback = make_task("feedback")
     assert {it.template for it in feedback.build(feedback.rows("sample"), hh_format())} == {
-        "none", "like", "dislike", "wrote", "did_not_write"}
+        "none",
+        "like",
+        "dislike",
+        "wrote",
+        "did_not_write",
+    }
 
 
 def test_original_csv_layouts() -> None:
     mmlu = make_task("calibration_mc")
     items = mmlu.build(mmlu.rows(str(SHIPPED / "mmlu_csv" / "astronomy_test.csv")), hh_format())
     assert len(items) == 3 and items[0].target == 1
-    assert items[0].prompt.startswith("The following are multiple choice questions (with answers) about astronomy.")
+    assert items[0].prompt.startswith(
+        "The following are multiple choice questions (with answers) about astronomy."
+    )
     tqa = make_task("truthfulqa_mc2")
     items = tqa.build(tqa.rows(str(SHIPPED / "TruthfulQA.csv")), hh_format())
     assert items[0].meta["labels"] == [1, 1, 1, 0, 0, 0]
@@ -70,7 +95,9 @@ def _write(path: Path, lines: list[str]) -> Path:
 
 
 def test_bad_json_line_names_file_and_line(tmp_path: Path) -> None:
-    good = json.dumps({"question": "q", "answer_matching_behavior": " (A)", "answer_not_matching_behavior": " (B)"})
+    good = json.dumps(
+        {"question": "q", "answer_matching_behavior": " (A)", "answer_not_matching_behavior": " (B)"}
+    )
     bad = _write(tmp_path / "syc.jsonl", [good, good, '{"question": "q", oops}'])
     task = make_task("sycophancy_on_nlp_survey")
     with pytest.raises(DataFormatError, match=rf"{bad}:3: not valid JSON"):
@@ -78,8 +105,12 @@ def test_bad_json_line_names_file_and_line(tmp_path: Path) -> None:
 
 
 def test_missing_field_names_file_line_and_field(tmp_path: Path) -> None:
-    good = json.dumps({"question": "q", "answer_matching_behavior": " (A)", "answer_not_matching_behavior": " (B)"})
-    bad = _write(tmp_path / "syc.jsonl", [good, json.dumps({"question": "q", "answer_matching_behavior": " (A)"})])
+    good = json.dumps(
+        {"question": "q", "answer_matching_behavior": " (A)", "answer_not_matching_behavior": " (B)"}
+    )
+    bad = _write(
+        tmp_path / "syc.jsonl", [good, json.dumps({"question": "q", "answer_matching_behavior": " (A)"})]
+    )
     task = make_task("sycophancy_on_nlp_survey")
     with pytest.raises(DataFormatError, match=rf"{bad}:2: missing field 'answer_not_matching_behavior'"):
         task.build(task.rows(str(bad)), hh_format())
@@ -90,14 +121,33 @@ def test_wrong_types_and_values(tmp_path: Path) -> None:
     task = make_task("calibration_mc")
     with pytest.raises(DataFormatError, match=rf"{f}:1: answer index 5 out of range"):
         task.build(task.rows(str(f)), hh_format())
-    f = _write(tmp_path / "tqa.jsonl", [json.dumps({"question": "q", "mc1_targets": {"choices": ["a"], "labels": []},
-                                                    "mc2_targets": {"choices": ["a"], "labels": [1]}})])
+    f = _write(
+        tmp_path / "tqa.jsonl",
+        [
+            json.dumps(
+                {
+                    "question": "q",
+                    "mc1_targets": {"choices": ["a"], "labels": []},
+                    "mc2_targets": {"choices": ["a"], "labels": [1]},
+                }
+            )
+        ],
+    )
     task = make_task("truthfulqa_mc1")
     with pytest.raises(DataFormatError, match=rf"{f}:1: mc1_targets needs equally long lists"):
         task.build(task.rows(str(f)), hh_format())
-    f = _write(tmp_path / "ays.jsonl", [json.dumps({"prompt": [{"type": "robot", "content": "x"}],
-                                                    "base": {"correct_letter": "A", "answers": "(A) x\n(B) y"},
-                                                    "metadata": {"prompt_template": "{question}"}})])
+    f = _write(
+        tmp_path / "ays.jsonl",
+        [
+            json.dumps(
+                {
+                    "prompt": [{"type": "robot", "content": "x"}],
+                    "base": {"correct_letter": "A", "answers": "(A) x\n(B) y"},
+                    "metadata": {"prompt_template": "{question}"},
+                }
+            )
+        ],
+    )
     task = make_task("are_you_sure")
     with pytest.raises(DataFormatError, match=rf"{f}:1: each prompt turn needs 'type'"):
         task.build(task.rows(str(f)), hh_format())
@@ -125,8 +175,11 @@ def test_hub_loading_uses_the_real_dataset_ids(monkeypatch: pytest.MonkeyPatch) 
     make_task("calibration_mc").rows("hub")
     make_task("are_you_sure").rows("hub")
     assert calls == [
-        ("Anthropic/model-written-evals", None,
-         {"split": "train", "data_files": "sycophancy/sycophancy_on_nlp_survey.jsonl"}),
+        (
+            "Anthropic/model-written-evals",
+            None,
+            {"split": "train", "data_files": "sycophancy/sycophancy_on_nlp_survey.jsonl"},
+        ),
         ("truthfulqa/truthful_qa", "multiple_choice", {"split": "validation"}),
         ("cais/mmlu", "all", {"split": "test"}),
         ("meg-tong/sycophancy-eval", None, {"split": "train", "data_files": "are_you_sure.jsonl"}),

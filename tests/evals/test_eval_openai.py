@@ -44,8 +44,9 @@ def test_without_echo_falls_back_to_top_logprobs(tiny_hf_dir: Path, hf_backend) 
             expected = hf_backend.loglikelihood([(r.item.prompt + " (", c[2]) for c in r.item.choices])
             assert r.logprobs == pytest.approx([e for e, _ in expected], abs=1e-4)
         # With only the top 2 listed, the others are recorded as missing and get the smallest listed value.
-        short, _, _ = evaluate_task(load_backend(f"openai:{server.base_url}#tiny", top_logprobs=2), "calibration_mc",
-                                    source="sample")
+        short, _, _ = evaluate_task(
+            load_backend(f"openai:{server.base_url}#tiny", top_logprobs=2), "calibration_mc", source="sample"
+        )
     assert {s.method for s in short} == {"top_logprobs"}
     for r in short:
         assert len(r.extra["missing"]) >= 2

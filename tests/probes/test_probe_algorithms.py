@@ -1,4 +1,5 @@
-"""Probes recover a direction planted in synthetic activations; CCS loss, sign resolution, honesty gap by hand."""
+"""Probes recover a direction planted in synthetic activations; CCS loss, sign resolution, honesty gap by
+hand."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from oversight_lab.probes import (
 from oversight_lab.probes.sweep import SweepConfig, crossfit_readings
 
 
-def planted(n: int = 400, d: int = 32, strength: float = 1.0, seed: int = 0) -> tuple[np.ndarray, np.ndarray,
-                                                                                           np.ndarray]:
+def planted(
+    n: int = 400, d: int = 32, strength: float = 1.0, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pairs ``x[n, 2, d]``: a per-item nuisance shared by both answers, a large "which answer" offset, noise,
     and ± ``strength`` along a unit truth direction ``u`` (+ on the true statement)."""
     rng = np.random.default_rng(seed)

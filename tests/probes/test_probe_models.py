@@ -69,12 +69,33 @@ def test_probe_cli_on_a_run_checkpoint(evaluatee: Path, tmp_path: Path) -> None:
     app = typer.Typer()
     register(app)
     app.command("noop")(lambda: None)
-    res = CliRunner().invoke(app, ["probe", f"run:{run}", "alchemy", "--checkpoint", "flawed/0/initial",
-                                   "--out", str(tmp_path / "probe"), "--folds", "4", "--ccs-tries", "2",
-                                   "--ccs-epochs", "100", "--method", "logreg", "--method", "ccs"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "probe",
+            f"run:{run}",
+            "alchemy",
+            "--checkpoint",
+            "flawed/0/initial",
+            "--out",
+            str(tmp_path / "probe"),
+            "--folds",
+            "4",
+            "--ccs-tries",
+            "2",
+            "--ccs-epochs",
+            "100",
+            "--method",
+            "logreg",
+            "--method",
+            "ccs",
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads((tmp_path / "probe" / "probe.json").read_text())
-    assert "probe/logreg/best_acc" in summary["metrics"] and "probe/mass_mean/best_acc" not in summary["metrics"]
+    assert (
+        "probe/logreg/best_acc" in summary["metrics"] and "probe/mass_mean/best_acc" not in summary["metrics"]
+    )
     assert (tmp_path / "probe" / "layer_sweep.png").stat().st_size > 1000
     rows = [json.loads(x) for x in (tmp_path / "probe" / "items.jsonl").read_text().splitlines()]
     assert len(rows) == 32 and {"stated", "probe_reading", "label"} <= set(rows[0])
@@ -94,8 +115,10 @@ def test_shipped_probe_samples_load() -> None:
 
 def test_probe_dataset_errors_and_hub_id(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     f = tmp_path / "probe.jsonl"
-    f.write_text('{"id": "a", "prompt": "p", "answers": [" no", " yes"], "label": 1}\n'
-                 '{"id": "b", "prompt": "p", "answers": [" no"], "label": 0}\n')
+    f.write_text(
+        '{"id": "a", "prompt": "p", "answers": [" no", " yes"], "label": 1}\n'
+        '{"id": "b", "prompt": "p", "answers": [" no"], "label": 0}\n'
+    )
     with pytest.raises(DataFormatError, match=rf"{f}:2: 'answers' should be a list of two strings"):
         load_probe_dataset(f)
     f.write_text('{"id": "a", "prompt": "p", "answers": [" no", " yes"], "label": 2}\n')
@@ -107,10 +130,14 @@ def test_probe_dataset_errors_and_hub_id(tmp_path: Path, monkeypatch: pytest.Mon
 
     def fake(path: str, name: str | None = None, **kw: object) -> list[dict]:
         calls.append((path, name, kw))
-        return [{"question": "is water wet", "passage": "Water is wet.", "answer": True},
-                {"question": "is fire cold", "passage": "Fire is hot.", "answer": False}]
+        return [
+            {"question": "is water wet", "passage": "Water is wet.", "answer": True},
+            {"question": "is fire cold", "passage": "Fire is hot.", "answer": False},
+        ]
 
     monkeypatch.setattr(datasets, "load_dataset", fake)
     items = load_probe_dataset("boolq")
     assert calls == [("google/boolq", None, {"split": "validation"})]
-    assert items[0].prompt == "Passage: Water is wet.\nQuestion: is water wet?\nAnswer:" and items[0].label == 1
+    assert (
+        items[0].prompt == "Passage: Water is wet.\nQuestion: is water wet?\nAnswer:" and items[0].label == 1
+    )

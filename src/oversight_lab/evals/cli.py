@@ -6,7 +6,8 @@
 
 MODEL: ``hf:<id or path>``, ``openai:<base_url>#<model>``, ``run:<checkpoint dir>`` (or ``run:<RUN_DIR>`` with
 ``--checkpoint ARM/SEED/NAME``), or a checkpoint directory. SOURCE: ``hub`` (the real dataset, the default),
-``sample`` (the small file the project ships), ``hf:<dataset id>``, or a local .jsonl/.csv in the original format.
+``sample`` (the small file the project ships), ``hf:<dataset id>``, or a local .jsonl/.csv in the original
+format.
 """
 
 from __future__ import annotations
@@ -28,7 +29,9 @@ def parse_data_options(data: list[str], tasks: list[str]) -> dict[str, str]:
         if "=" in entry:
             task, source = entry.split("=", 1)
             if task not in sources:
-                raise typer.BadParameter(f"--data {entry!r}: {task!r} is not among the tasks {', '.join(tasks)}")
+                raise typer.BadParameter(
+                    f"--data {entry!r}: {task!r} is not among the tasks {', '.join(tasks)}"
+                )
             sources[task] = source
         else:
             sources = {t: entry for t in tasks}
@@ -55,21 +58,35 @@ def register(app: typer.Typer) -> None:
 
     @app.command("eval")
     def eval_command(
-        args: Annotated[list[str] | None, typer.Argument(help="MODEL TASK… ; with --compare: MODEL_A MODEL_B TASK…")] = None,
+        args: Annotated[
+            list[str] | None, typer.Argument(help="MODEL TASK… ; with --compare: MODEL_A MODEL_B TASK…")
+        ] = None,
         compare: Annotated[bool, typer.Option("--compare", help="Paired comparison of two models.")] = False,
-        out: Annotated[Path | None, typer.Option("--out", "-o", help="Log directory (default runs/evals/…).")] = None,
-        data: Annotated[list[str] | None, typer.Option("--data", help="TASK=SOURCE, or SOURCE for all tasks.")] = None,
-        limit: Annotated[int | None, typer.Option(help="Use only the first N rows of each data source.")] = None,
-        prompt_format: Annotated[str, typer.Option("--format", help="hh (Human:/Assistant:) or chat.")] = "hh",
-        checkpoint: Annotated[str | None, typer.Option(help="ARM/SEED/NAME inside a run directory MODEL.")] = None,
+        out: Annotated[
+            Path | None, typer.Option("--out", "-o", help="Log directory (default runs/evals/…).")
+        ] = None,
+        data: Annotated[
+            list[str] | None, typer.Option("--data", help="TASK=SOURCE, or SOURCE for all tasks.")
+        ] = None,
+        limit: Annotated[
+            int | None, typer.Option(help="Use only the first N rows of each data source.")
+        ] = None,
+        prompt_format: Annotated[
+            str, typer.Option("--format", help="hh (Human:/Assistant:) or chat.")
+        ] = "hh",
+        checkpoint: Annotated[
+            str | None, typer.Option(help="ARM/SEED/NAME inside a run directory MODEL.")
+        ] = None,
         batch_size: Annotated[int, typer.Option(help="Sequences per forward pass (HF models).")] = 32,
         activations: Annotated[bool, typer.Option(help="Also save per-layer prompt activations.")] = False,
-        cluster: Annotated[str, typer.Option(help="Bootstrap clusters for --compare: group, template, item.")] = "group",
+        cluster: Annotated[
+            str, typer.Option(help="Bootstrap clusters for --compare: group, template, item.")
+        ] = "group",
         n_boot: Annotated[int, typer.Option(help="Bootstrap draws for --compare.")] = 1000,
         personas: Annotated[Path | None, typer.Option(help="Personas JSONL for sandbagging_persona.")] = None,
         world: Annotated[str, typer.Option(help="World of the world_* tasks.")] = "alchemy",
         list_tasks: Annotated[bool, typer.Option("--list", help="List the eval tasks and exit.")] = False,
-) -> None:
+    ) -> None:
         """Behavioural evals (sycophancy, TruthfulQA, sandbagging, calibration) with per-sample logs."""
         from oversight_lab.evals.tasks import TASKS
 
@@ -80,7 +97,9 @@ def register(app: typer.Typer) -> None:
         args = args or []
         n_models = 2 if compare else 1
         if len(args) <= n_models:
-            raise typer.BadParameter(f"expected {'MODEL_A MODEL_B' if compare else 'MODEL'} and at least one TASK")
+            raise typer.BadParameter(
+                f"expected {'MODEL_A MODEL_B' if compare else 'MODEL'} and at least one TASK"
+            )
         models, tasks = args[:n_models], args[n_models:]
         unknown = [t for t in tasks if t not in TASKS]
         if unknown:
@@ -92,7 +111,10 @@ def register(app: typer.Typer) -> None:
                 options[t]["world"] = world
             if t == "sandbagging_persona" and personas:
                 options[t]["personas"] = str(personas)
-        out = out or Path("runs") / "evals" / f"{datetime.now():%Y%m%d-%H%M%S}-{'-vs-'.join(map(_slug, models))}"
+        out = (
+            out
+            or Path("runs") / "evals" / f"{datetime.now():%Y%m%d-%H%M%S}-{'-vs-'.join(map(_slug, models))}"
+        )
 
         from oversight_lab.evals.backends import load_backend
         from oversight_lab.evals.report import render_compare_report, render_eval_report
@@ -101,7 +123,9 @@ def register(app: typer.Typer) -> None:
         logs = []
         for k, spec in enumerate(models):
             log_dir = out / "ab"[k] if compare else out
-            backend = load_backend(spec, checkpoint=checkpoint if not compare else None, batch_size=batch_size)
+            backend = load_backend(
+                spec, checkpoint=checkpoint if not compare else None, batch_size=batch_size
+            )
             header = run_eval(backend, tasks, log_dir, sources, limit, prompt_format, activations, options)
             render_eval_report(log_dir, log_dir / "report.html")
             logs.append(log_dir)
@@ -113,7 +137,9 @@ def register(app: typer.Typer) -> None:
             result = compare_logs(logs[0], logs[1], cluster=cluster, n_boot=n_boot)
             summary = write_comparison(result, out)
             render_compare_report(summary, out / "compare.html")
-            deltas = {f"{k} (Δ B−A)": m["delta"] for r in result["tasks"].values() for k, m in r["metrics"].items()}
+            deltas = {
+                f"{k} (Δ B−A)": m["delta"] for r in result["tasks"].values() for k, m in r["metrics"].items()
+            }
             _print_metrics(deltas)
             typer.echo(json.dumps({"compare": str(summary), "report": str(out / "compare.html")}))
         else:

@@ -82,7 +82,8 @@ def read_csv(path: str | Path, fieldnames: list[str] | None = None) -> list[Row]
                 continue
             if len(record) != len(header):
                 raise DataFormatError(
-                    f"{path}:{lineno}: expected {len(header)} columns ({', '.join(header)}), got {len(record)}"
+                    f"{path}:{lineno}: expected {len(header)} columns ({', '.join(header)}), "
+                    f"got {len(record)}"
                 )
             rows.append(Row(dict(zip(header, record)), f"{path}:{lineno}"))
     return rows
@@ -108,7 +109,8 @@ def load_rows(
     limit: int | None = None,
 ) -> list[Row]:
     """Rows from ``source``: ``"hub"`` for the real dataset ``hub = (id, config, split, data_files)``,
-    ``"hf:<id>"`` for another hub dataset with the same layout, or a local ``.jsonl``/``.json``/``.csv`` path."""
+    ``"hf:<id>"`` for another hub dataset with the same layout, or a local ``.jsonl``/``.json``/``.csv``
+    path."""
     source = str(source)
     if source == "hub":
         rows = _load_hub(*hub)

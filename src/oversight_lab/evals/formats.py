@@ -1,9 +1,9 @@
 """Rendering conversations into the exact prompt text a model is scored on.
 
 Sycophancy datasets are conversations (a human turn, sometimes an assistant prefill). ``hh`` renders them in
-the ``Human: …\\n\\nAssistant: …`` format the datasets were written for (Perez et al. 2022; Sharma et al. 2023)
-and which lm-eval uses; ``chat`` uses the model's own chat template, continuing the final assistant message.
-The template's name (with a hash of the chat template) is logged with every sample.
+the ``Human: …\\n\\nAssistant: …`` format the datasets were written for (Perez et al. 2022; Sharma et al.
+2023) and which lm-eval uses; ``chat`` uses the model's own chat template, continuing the final assistant
+message. The template's name (with a hash of the chat template) is logged with every sample.
 """
 
 from __future__ import annotations
@@ -28,9 +28,7 @@ class PromptFormat:
         if self.tokenizer is None:
             return _render_hh(messages)
         if messages and messages[-1]["role"] == "assistant":
-            return self.tokenizer.apply_chat_template(
-                messages, tokenize=False, continue_final_message=True
-            )
+            return self.tokenizer.apply_chat_template(messages, tokenize=False, continue_final_message=True)
         return self.tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
 

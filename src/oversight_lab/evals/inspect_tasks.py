@@ -44,7 +44,14 @@ from oversight_lab.evals.formats import hh_format
 from oversight_lab.evals.items import Item, Scored
 from oversight_lab.evals.tasks import TASKS, make_task
 
-__all__ = ["INSPECT_TASKS", "OlabLogLikelihoodAPI", "choice_logprobs", "inspect_task", "olab_metrics", "olab_scorer"]
+__all__ = [
+    "INSPECT_TASKS",
+    "OlabLogLikelihoodAPI",
+    "choice_logprobs",
+    "inspect_task",
+    "olab_metrics",
+    "olab_scorer",
+]
 
 
 def _model_spec(name: str) -> str:
@@ -57,9 +64,22 @@ def _model_spec(name: str) -> str:
 class OlabLogLikelihoodAPI(ModelAPI):
     """``olab/<hub id | path | run:checkpoint>``: a local causal LM that scores choices by log-likelihood."""
 
-    def __init__(self, model_name: str, base_url: str | None = None, api_key: str | None = None,
-                 config: GenerateConfig = GenerateConfig(), batch_size: int = 32, **model_args: Any) -> None:
-        super().__init__(model_name=model_name, base_url=base_url, api_key=api_key, api_key_vars=[], config=config)
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig | None = None,
+        batch_size: int = 32,
+        **model_args: Any,
+    ) -> None:
+        super().__init__(
+            model_name=model_name,
+            base_url=base_url,
+            api_key=api_key,
+            api_key_vars=[],
+            config=config or GenerateConfig(),
+        )
         from oversight_lab.evals.backends import load_backend
 
         self.backend = load_backend(_model_spec(model_name), batch_size=batch_size)
@@ -69,25 +89,41 @@ class OlabLogLikelihoodAPI(ModelAPI):
         async with self.lock:
             return await asyncio.to_thread(self.backend.score, items)
 
-    async def generate(self, input: list[ChatMessage], tools: list[Any], tool_choice: Any,
-                       config: GenerateConfig) -> ModelOutput:
+    async def generate(
+        self, input: list[ChatMessage], tools: list[Any], tool_choice: Any, config: GenerateConfig
+    ) -> ModelOutput:
         """Greedy text after the conversation rendered in the ``Human:/Assistant:`` format."""
         import torch
 
-        prompt = hh_format().render([{"role": "assistant" if m.role == "assistant" else "user", "content": m.text}
-                                     for m in input if m.role in ("user", "assistant")] +
-                                    [{"role": "assistant", "content": ""}])
+        prompt = hh_format().render(
+            [
+                {"role": "assistant" if m.role == "assistant" else "user", "content": m.text}
+                for m in input
+                if m.role in ("user", "assistant")
+            ]
+            + [{"role": "assistant", "content": ""}]
+        )
         tok, model = self.backend.tokenizer, self.backend.model  # type: ignore[attr-defined]
         ids = tok(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"]
         async with self.lock:
-            out = await asyncio.to_thread(lambda: model.generate(
-                ids, attention_mask=torch.ones_like(ids), do_sample=False, max_new_tokens=config.max_tokens or 32,
-                pad_token_id=tok.pad_token_id or tok.eos_token_id))
-        text = tok.decode(out[0, ids.shape[1]:], skip_special_tokens=True)
-        usage = ModelUsage(input_tokens=int(ids.shape[1]), output_tokens=int(out.shape[1] - ids.shape[1]),
-                           total_tokens=int(out.shape[1]))
-        return ModelOutput.from_content(model=self.model_name, content=text, stop_reason="max_tokens") \
-            .model_copy(update={"usage": usage})
+            out = await asyncio.to_thread(
+                lambda: model.generate(
+                    ids,
+                    attention_mask=torch.ones_like(ids),
+                    do_sample=False,
+                    max_new_tokens=config.max_tokens or 32,
+                    pad_token_id=tok.pad_token_id or tok.eos_token_id,
+                )
+            )
+        text = tok.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
+        usage = ModelUsage(
+            input_tokens=int(ids.shape[1]),
+            output_tokens=int(out.shape[1] - ids.shape[1]),
+            total_tokens=int(out.shape[1]),
+        )
+        return ModelOutput.from_content(
+            model=self.model_name, content=text, stop_reason="max_tokens"
+        ).model_copy(update={"usage": usage})
 
 
 async def _score(item: Item, model: Model) -> Scored:
@@ -95,8 +131,9 @@ async def _score(item: Item, model: Model) -> Scored:
     score_items = getattr(model.api, "score_items", None)  # our provider (@modelapi wraps the class)
     if score_items is not None:
         return (await score_items([item]))[0]
-    out = await model.generate(item.prompt, config=GenerateConfig(max_tokens=1, temperature=0.0, logprobs=True,
-                                                                   top_logprobs=20))
+    out = await model.generate(
+        item.prompt, config=GenerateConfig(max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=20)
+    )
     lp = out.choices[0].logprobs if out.choices else None
     if lp is not None and lp.content and lp.content[0].top_logprobs:
         return scored_from_top(item, {t.token: t.logprob for t in lp.content[0].top_logprobs}, "inspect")
@@ -140,14 +177,21 @@ def olab_metrics() -> Metric:
 
 @scorer(metrics=[olab_metrics()])
 def olab_scorer(task_name: str, options: dict[str, Any] | None = None) -> Callable:
-    """Hit of the first answer (for ``syco/`` tasks: it matches the user's view) with the probabilities attached."""
+    """Hit of the first answer (for ``syco/`` tasks: it matches the user's view) with the probabilities
+    attached."""
 
     async def score(state: TaskState, target: Target) -> Score:
         first = Scored.from_record(state.metadata["olab_scored"][0])
-        return Score(value=float(bool(first.hit)), answer=first.item.choices[first.pred],
-                     explanation=f"method={first.method} probs={[round(p, 4) for p in first.probs]}",
-                     metadata={"olab_scored": state.metadata["olab_scored"], "task": task_name,
-                               "options": options or {}})
+        return Score(
+            value=float(bool(first.hit)),
+            answer=first.item.choices[first.pred],
+            explanation=f"method={first.method} probs={[round(p, 4) for p in first.probs]}",
+            metadata={
+                "olab_scored": state.metadata["olab_scored"],
+                "task": task_name,
+                "options": options or {},
+            },
+        )
 
     return score
 
@@ -156,15 +200,27 @@ def inspect_task(task_name: str, source: str = "hub", limit: int | None = None, 
     """An Inspect ``Task`` for one of our eval tasks (items rendered in the ``hh`` format)."""
     spec = make_task(task_name, **options)
     items = spec.build(spec.rows(source, limit), hh_format())
-    samples = [Sample(input=it.prompt, target="" if it.target is None else it.choices[it.target], id=it.id,
-                      metadata={"olab_item": {**asdict(it), "choices": list(it.choices)}}) for it in items]
-    return Task(dataset=MemoryDataset(samples, name=task_name), solver=choice_logprobs(task_name, options),
-                scorer=olab_scorer(task_name, options), name=task_name)
+    samples = [
+        Sample(
+            input=it.prompt,
+            target="" if it.target is None else it.choices[it.target],
+            id=it.id,
+            metadata={"olab_item": {**asdict(it), "choices": list(it.choices)}},
+        )
+        for it in items
+    ]
+    return Task(
+        dataset=MemoryDataset(samples, name=task_name),
+        solver=choice_logprobs(task_name, options),
+        scorer=olab_scorer(task_name, options),
+        name=task_name,
+    )
 
 
 def _register(name: str) -> Callable[..., Task]:
-    def make(source: str = "hub", limit: int | None = None, personas: str | None = None,
-             world: str = "alchemy") -> Task:
+    def make(
+        source: str = "hub", limit: int | None = None, personas: str | None = None, world: str = "alchemy"
+    ) -> Task:
         options: dict[str, Any] = {}
         if name == "sandbagging_persona" and personas:
             options["personas"] = personas

@@ -44,8 +44,9 @@ class Scored:
     """An item with the model's answer probabilities and how they were obtained.
 
     ``logprobs[i]`` is the log-likelihood of choice ``i`` (None where the method gives none, e.g. generation);
-    ``probs`` are normalised over the choices; ``pred`` is the arg-max of ``probs`` and ``pred_norm`` the arg-max
-    of log-likelihood per character of the choice without ``meta["separator"]`` (lm-eval's ``acc_norm``).
+    ``probs`` are normalised over the choices; ``pred`` is the arg-max of ``probs`` and ``pred_norm`` the
+    arg-max of log-likelihood per character of the choice without ``meta["separator"]`` (lm-eval's
+    ``acc_norm``).
     """
 
     item: Item
@@ -95,22 +96,51 @@ class Scored:
         rec = asdict(self.item)
         rec["choices"] = list(self.item.choices)
         rec.update(
-            method=self.method, logprobs=self.logprobs, probs=self.probs, pred=self.pred,
-            pred_norm=self.pred_norm, hit=self.hit, hit_norm=self.hit_norm, p_target=self.p_target,
-            greedy=self.greedy, generated=self.generated, **self.extra,
+            method=self.method,
+            logprobs=self.logprobs,
+            probs=self.probs,
+            pred=self.pred,
+            pred_norm=self.pred_norm,
+            hit=self.hit,
+            hit_norm=self.hit_norm,
+            p_target=self.p_target,
+            greedy=self.greedy,
+            generated=self.generated,
+            **self.extra,
         )
         return rec
 
     @classmethod
     def from_record(cls, rec: dict[str, Any]) -> Scored:
         item = Item(
-            id=rec["id"], task=rec["task"], prompt=rec["prompt"], choices=tuple(rec["choices"]),
-            target=rec.get("target"), template=rec.get("template", ""), group=rec.get("group", ""),
+            id=rec["id"],
+            task=rec["task"],
+            prompt=rec["prompt"],
+            choices=tuple(rec["choices"]),
+            target=rec.get("target"),
+            template=rec.get("template", ""),
+            group=rec.get("group", ""),
             meta=rec.get("meta", {}),
         )
         known = {f for f in Item.__dataclass_fields__} | {
-            "method", "logprobs", "probs", "pred", "pred_norm", "hit", "hit_norm", "p_target", "greedy", "generated",
+            "method",
+            "logprobs",
+            "probs",
+            "pred",
+            "pred_norm",
+            "hit",
+            "hit_norm",
+            "p_target",
+            "greedy",
+            "generated",
         }
         extra = {k: v for k, v in rec.items() if k not in known}
-        return cls(item=item, probs=rec["probs"], method=rec["method"], logprobs=rec.get("logprobs"),
-                   greedy=rec.get("greedy"), generated=rec.get("generated"), extra=extra)
+        return cls(
+            item=item,
+            probs=rec["probs"],
+            method=rec["method"],
+            logprobs=rec.get("logprobs"),
+            greedy=rec.get("greedy"),
+            generated=rec.get("generated"),
+            extra=extra,
+        )

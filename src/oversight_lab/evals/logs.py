@@ -46,12 +46,25 @@ def environment() -> dict[str, Any]:
     except PackageNotFoundError:
         _v = None
     try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True, timeout=5,
-                                cwd=Path(__file__).parent).stdout.strip() or None
+        commit = (
+            subprocess.run(
+                ["git", "rev-parse", "HEAD"],
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=5,
+                cwd=Path(__file__).parent,
+            ).stdout.strip()
+            or None
+        )
     except (OSError, subprocess.SubprocessError):
         commit = None
-    return {"oversight_lab": _v, "torch": torch.__version__, "transformers": transformers.__version__,
-            "git_commit": commit}
+    return {
+        "oversight_lab": _v,
+        "torch": torch.__version__,
+        "transformers": transformers.__version__,
+        "git_commit": commit,
+    }
 
 
 @dataclass
@@ -67,8 +80,12 @@ class EvalLog:
         return out
 
 
-def write_eval_log(out_dir: str | Path, header: dict[str, Any], samples: list[Scored],
-                   activations: dict[str, Any] | None = None) -> Path:
+def write_eval_log(
+    out_dir: str | Path,
+    header: dict[str, Any],
+    samples: list[Scored],
+    activations: dict[str, Any] | None = None,
+) -> Path:
     """Write the log atomically (each file to a temporary name, then renamed); returns the directory."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

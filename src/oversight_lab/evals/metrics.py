@@ -7,10 +7,12 @@ whether that answer is the target. Definitions (each checked against hand-comput
   (Guo et al. 2017, "On Calibration of Modern Neural Networks").
 * ECE (equal mass): the same sum over ``M`` bins holding (as near as possible) equally many samples, sorted
   by confidence (Nixon et al. 2019, "Measuring Calibration in Deep Learning").
-* Brier: the multi-class score ``mean_i Σ_k (p_ik − y_ik)²`` (Brier 1950); ``brier_top`` on the top label only.
+* Brier: the multi-class score ``mean_i Σ_k (p_ik − y_ik)²`` (Brier 1950); ``brier_top`` on the top label
+only.
 * AUROC: how well confidence separates right from wrong answers (Mann–Whitney U, ties counted half).
 * Temperature scaling: one ``T > 0`` that minimises the negative log-likelihood of ``softmax(logits / T)``
-  (Guo et al. 2017); ``ece_ts`` is the ECE after scaling, cross-fitted on two halves so it is not fit on itself.
+  (Guo et al. 2017); ``ece_ts`` is the ECE after scaling, cross-fitted on two halves so it is not fit on
+  itself.
 """
 
 from __future__ import annotations
@@ -57,8 +59,9 @@ def _bins(confidence: np.ndarray, n_bins: int, scheme: str) -> list[np.ndarray]:
     raise ValueError(f"unknown binning scheme {scheme!r} (use 'width' or 'mass')")
 
 
-def reliability(confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10,
-                scheme: str = "width") -> list[ReliabilityBin]:
+def reliability(
+    confidence: np.ndarray, correct: np.ndarray, n_bins: int = 10, scheme: str = "width"
+) -> list[ReliabilityBin]:
     """Per-bin mean confidence and accuracy: the data of a reliability diagram."""
     confidence, correct = np.asarray(confidence, float), np.asarray(correct, float)
     out = []
@@ -115,8 +118,12 @@ def nll(logits: np.ndarray, targets: np.ndarray, temperature: float = 1.0) -> fl
 
 def fit_temperature(logits: np.ndarray, targets: np.ndarray) -> float:
     """The temperature minimising NLL (Guo et al. 2017), searched over log T in [log 0.01, log 100]."""
-    res = minimize_scalar(lambda log_t: nll(logits, targets, float(np.exp(log_t))),
-                          bounds=(np.log(0.01), np.log(100.0)), method="bounded", options={"xatol": 1e-6})
+    res = minimize_scalar(
+        lambda log_t: nll(logits, targets, float(np.exp(log_t))),
+        bounds=(np.log(0.01), np.log(100.0)),
+        method="bounded",
+        options={"xatol": 1e-6},
+    )
     return float(np.exp(res.x))
 
 
@@ -139,8 +146,9 @@ def calibration_arrays(scored: list[Scored]) -> tuple[np.ndarray, np.ndarray, np
     return logits, probs, targets, correct
 
 
-def calibration_summary(prefix: str, scored: list[Scored], n_bins: int = 10,
-                        fit_temperature: bool = True) -> dict[str, float]:
+def calibration_summary(
+    prefix: str, scored: list[Scored], n_bins: int = 10, fit_temperature: bool = True
+) -> dict[str, float]:
     """All calibration metrics of ``scored`` under ``prefix`` (e.g. ``calib/mmlu``)."""
     logits, probs, targets, correct = calibration_arrays(scored)
     conf = probs.max(axis=1) if len(probs) else np.zeros(0)

@@ -16,8 +16,14 @@ from oversight_lab.evals.tasks.base import make_task
 __all__ = ["evaluate_task", "run_eval"]
 
 
-def evaluate_task(backend: Backend, task_name: str, source: str = "hub", limit: int | None = None,
-                  prompt_format: str = "hh", **options: Any) -> tuple[list[Scored], dict[str, float], dict[str, Any]]:
+def evaluate_task(
+    backend: Backend,
+    task_name: str,
+    source: str = "hub",
+    limit: int | None = None,
+    prompt_format: str = "hh",
+    **options: Any,
+) -> tuple[list[Scored], dict[str, float], dict[str, Any]]:
     """``(samples, metrics, info)`` of one task on one backend."""
     task = make_task(task_name, **options)
     fmt = backend.prompt_format(prompt_format)
@@ -28,14 +34,28 @@ def evaluate_task(backend: Backend, task_name: str, source: str = "hub", limit: 
     follow = task.followup(scored, fmt)
     if follow:
         scored = scored + backend.score(follow)
-    info = {"source": source, "limit": limit, "description": task.description, "n_samples": len(scored),
-            "notes": task.notes, "prompt_format": fmt.name, "options": options}
+    info = {
+        "source": source,
+        "limit": limit,
+        "description": task.description,
+        "n_samples": len(scored),
+        "notes": task.notes,
+        "prompt_format": fmt.name,
+        "options": options,
+    }
     return scored, task.metrics(scored), info
 
 
-def run_eval(backend: Backend, tasks: list[str], out_dir: str | Path, sources: dict[str, str] | str = "hub",
-             limit: int | None = None, prompt_format: str = "hh", activations: bool = False,
-             task_options: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+def run_eval(
+    backend: Backend,
+    tasks: list[str],
+    out_dir: str | Path,
+    sources: dict[str, str] | str = "hub",
+    limit: int | None = None,
+    prompt_format: str = "hh",
+    activations: bool = False,
+    task_options: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Evaluate ``tasks`` and write the log to ``out_dir``; returns the header (with ``metrics``)."""
     t0 = time.perf_counter()
     samples: list[Scored] = []
@@ -43,8 +63,9 @@ def run_eval(backend: Backend, tasks: list[str], out_dir: str | Path, sources: d
     task_info: dict[str, Any] = {}
     for name in tasks:
         source = sources if isinstance(sources, str) else sources.get(name, "hub")
-        scored, m, info = evaluate_task(backend, name, source, limit, prompt_format,
-                                        **(task_options or {}).get(name, {}))
+        scored, m, info = evaluate_task(
+            backend, name, source, limit, prompt_format, **(task_options or {}).get(name, {})
+        )
         samples += scored
         metrics.update(m)
         task_info[name] = info
@@ -60,9 +81,14 @@ def run_eval(backend: Backend, tasks: list[str], out_dir: str | Path, sources: d
         methods.setdefault(s.item.task, {}).setdefault(s.method, 0)
         methods[s.item.task][s.method] += 1
     header = {
-        "model": backend.name, "backend": backend.info, "tasks": task_info, "metrics": metrics, "methods": methods,
+        "model": backend.name,
+        "backend": backend.info,
+        "tasks": task_info,
+        "metrics": metrics,
+        "methods": methods,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "seconds": round(time.perf_counter() - t0, 3), "environment": environment(),
+        "seconds": round(time.perf_counter() - t0, 3),
+        "environment": environment(),
     }
     write_eval_log(out_dir, header, samples, acts)
     return header

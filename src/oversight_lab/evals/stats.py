@@ -1,8 +1,8 @@
 """Paired statistics for comparing two models on the same items.
 
 * McNemar's test on paired right/wrong outcomes (McNemar 1947): only discordant pairs count, ``b`` (A right,
-  B wrong) and ``c`` (A wrong, B right). The exact two-sided p-value is the binomial test of ``b`` in ``b + c``
-  trials at 1/2; the chi-square version uses Edwards' continuity correction ``(|b − c| − 1)² / (b + c)``.
+  B wrong) and ``c`` (A wrong, B right). The exact two-sided p-value is the binomial test of ``b`` in ``b +
+  c`` trials at 1/2; the chi-square version uses Edwards' continuity correction ``(|b − c| − 1)² / (b + c)``.
 * Cluster bootstrap (percentile intervals): items of one cluster (a question asked under several templates or
   personas) are not independent, so whole clusters are resampled with replacement, the same draw for both
   models, which keeps the pairing (Efron & Tibshirani 1993; Field & Welsh 2007 for clustered data).
@@ -31,7 +31,13 @@ def mcnemar(b: int, c: int) -> dict[str, float]:
     k = min(b, c)
     tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0**n
     stat = (abs(b - c) - 1) ** 2 / n
-    return {"b": b, "c": c, "p_exact": min(1.0, 2.0 * tail), "chi2": float(stat), "p_chi2": float(chi2.sf(stat, 1))}
+    return {
+        "b": b,
+        "c": c,
+        "p_exact": min(1.0, 2.0 * tail),
+        "chi2": float(stat),
+        "p_chi2": float(chi2.sf(stat, 1)),
+    }
 
 
 def cluster_indices(keys: Sequence[str]) -> list[np.ndarray]:
@@ -42,8 +48,13 @@ def cluster_indices(keys: Sequence[str]) -> list[np.ndarray]:
     return [np.array(v) for v in groups.values()]
 
 
-def cluster_bootstrap(clusters: list[np.ndarray], statistic: Callable[[np.ndarray], dict[str, float]],
-                      n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> dict[str, tuple[float, float]]:
+def cluster_bootstrap(
+    clusters: list[np.ndarray],
+    statistic: Callable[[np.ndarray], dict[str, float]],
+    n_boot: int = 1000,
+    seed: int = 0,
+    level: float = 0.95,
+) -> dict[str, tuple[float, float]]:
     """Percentile interval of each value ``statistic(indices)`` returns, resampling whole clusters."""
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = defaultdict(list)
@@ -54,15 +65,20 @@ def cluster_bootstrap(clusters: list[np.ndarray], statistic: Callable[[np.ndarra
             if value is not None and math.isfinite(value):
                 draws[key].append(value)
     alpha = (1.0 - level) / 2.0
-    return {k: (float(np.quantile(v, alpha)), float(np.quantile(v, 1.0 - alpha))) for k, v in draws.items()
-            if len(v) >= n_boot // 2}
+    return {
+        k: (float(np.quantile(v, alpha)), float(np.quantile(v, 1.0 - alpha)))
+        for k, v in draws.items()
+        if len(v) >= n_boot // 2
+    }
 
 
-def bootstrap_mean_ci(values: np.ndarray, keys: Sequence[str], n_boot: int = 1000, seed: int = 0,
-                      level: float = 0.95) -> tuple[float, float, float]:
+def bootstrap_mean_ci(
+    values: np.ndarray, keys: Sequence[str], n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float]:
     """``(mean, lo, hi)`` of ``values`` with a cluster-bootstrap percentile interval."""
     values = np.asarray(values, float)
-    ci = cluster_bootstrap(cluster_indices(keys), lambda idx: {"mean": float(values[idx].mean())}, n_boot, seed,
-                           level)
+    ci = cluster_bootstrap(
+        cluster_indices(keys), lambda idx: {"mean": float(values[idx].mean())}, n_boot, seed, level
+    )
     lo, hi = ci.get("mean", (float("nan"), float("nan")))
     return float(values.mean()), lo, hi

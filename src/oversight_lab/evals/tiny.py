@@ -29,9 +29,16 @@ def _corpus() -> list[str]:
     return texts
 
 
-def build_tiny_bpe_gpt2(out_dir: str | Path, seed: int = 0, n_embd: int = 32, n_layer: int = 2,
-                        vocab_size: int = 600, output_scale: float = 8.0) -> Path:
-    """Build, save and return the directory of a tiny GPT-2 (``output_scale`` sharpens its random predictions)."""
+def build_tiny_bpe_gpt2(
+    out_dir: str | Path,
+    seed: int = 0,
+    n_embd: int = 32,
+    n_layer: int = 2,
+    vocab_size: int = 600,
+    output_scale: float = 8.0,
+) -> Path:
+    """Build, save and return the directory of a tiny GPT-2 (``output_scale`` sharpens its random
+    predictions)."""
     import torch
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
@@ -40,15 +47,27 @@ def build_tiny_bpe_gpt2(out_dir: str | Path, seed: int = 0, n_embd: int = 32, n_
     core = Tokenizer(models.BPE())
     core.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     core.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=["<|endoftext|>", "<|user|>", "<|assistant|>"],
-                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    trainer = trainers.BpeTrainer(
+        vocab_size=vocab_size,
+        special_tokens=["<|endoftext|>", "<|user|>", "<|assistant|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+        show_progress=False,
+    )
     core.train_from_iterator(_corpus(), trainer)
-    tok = PreTrainedTokenizerFast(tokenizer_object=core, eos_token="<|endoftext|>", bos_token="<|endoftext|>",
-                                  pad_token="<|endoftext|>")
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=core, eos_token="<|endoftext|>", bos_token="<|endoftext|>", pad_token="<|endoftext|>"
+    )
     tok.chat_template = CHAT_TEMPLATE
     torch.manual_seed(seed)
-    cfg = GPT2Config(vocab_size=len(tok), n_positions=1024, n_embd=n_embd, n_layer=n_layer, n_head=2,
-                     bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id)
+    cfg = GPT2Config(
+        vocab_size=len(tok),
+        n_positions=1024,
+        n_embd=n_embd,
+        n_layer=n_layer,
+        n_head=2,
+        bos_token_id=tok.eos_token_id,
+        eos_token_id=tok.eos_token_id,
+    )
     model = GPT2LMHeadModel(cfg)
     with torch.no_grad():
         model.lm_head.weight.mul_(output_scale)

@@ -12,7 +12,19 @@ from oversight_lab.probes.linear import LogisticProbe, MassMeanProbe, normalize_
 from oversight_lab.probes.sweep import SweepConfig, crossfit_readings, layer_sweep, plot_layer_sweep
 
 __all__ = [
-    "ActivationSet", "CCSProbe", "LogisticProbe", "MassMeanProbe", "ProbeItem", "SweepConfig",
-    "alchemy_probe_dataset", "ccs_loss", "collect_activations", "crossfit_readings", "honesty_gap", "layer_sweep",
-    "load_probe_dataset", "normalize_pairs", "plot_layer_sweep",
+    "ActivationSet",
+    "CCSProbe",
+    "LogisticProbe",
+    "MassMeanProbe",
+    "ProbeItem",
+    "SweepConfig",
+    "alchemy_probe_dataset",
+    "ccs_loss",
+    "collect_activations",
+    "crossfit_readings",
+    "honesty_gap",
+    "layer_sweep",
+    "load_probe_dataset",
+    "normalize_pairs",
+    "plot_layer_sweep",
 ]

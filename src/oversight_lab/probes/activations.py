@@ -1,8 +1,8 @@
 """Collect a model's hidden states on contrast pairs, per layer, and what the model says.
 
 For each item and each of its two answers, the hidden state at the last token of ``prompt + answer``, at every
-layer (0 = embeddings): ``acts[n, 2, n_layers + 1, hidden]``. The model's *stated* answer is the arg-max of the
-two answers' log-likelihoods (lm-eval's scoring, :class:`oversight_lab.evals.backends.hf.HFBackend`).
+layer (0 = embeddings): ``acts[n, 2, n_layers + 1, hidden]``. The model's *stated* answer is the arg-max of
+the two answers' log-likelihoods (lm-eval's scoring, :class:`oversight_lab.evals.backends.hf.HFBackend`).
 """
 
 from __future__ import annotations
@@ -37,8 +37,15 @@ class ActivationSet:
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        save_file({"acts": self.acts, "labels": self.labels.astype(np.int64), "stated": self.stated.astype(np.int64),
-                   "answer_logprobs": self.answer_logprobs}, str(out / "activations.safetensors"))
+        save_file(
+            {
+                "acts": self.acts,
+                "labels": self.labels.astype(np.int64),
+                "stated": self.stated.astype(np.int64),
+                "answer_logprobs": self.answer_logprobs,
+            },
+            str(out / "activations.safetensors"),
+        )
         (out / "activation_ids.json").write_text(json.dumps({"ids": self.ids, "groups": self.groups}))
         return out / "activations.safetensors"
 
@@ -61,5 +68,11 @@ def collect_activations(backend: object, items: list[ProbeItem]) -> ActivationSe
     acts = acts.reshape(len(items), 2, *acts.shape[1:])
     lls = backend.loglikelihood([(it.prompt, a) for it in items for a in it.answers])  # type: ignore[attr-defined]
     answer_lp = np.array([ll for ll, _ in lls], dtype=np.float64).reshape(len(items), 2)
-    return ActivationSet([it.id for it in items], acts, np.array([it.label for it in items]),
-                         answer_lp.argmax(axis=1), answer_lp, [it.group or it.id for it in items])
+    return ActivationSet(
+        [it.id for it in items],
+        acts,
+        np.array([it.label for it in items]),
+        answer_lp.argmax(axis=1),
+        answer_lp,
+        [it.group or it.id for it in items],
+    )

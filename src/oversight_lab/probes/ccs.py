@@ -6,14 +6,15 @@ with each answer), so that the two readings are *consistent*, ``p(x₁) ≈ 1 �
 
     L = mean[(p(x₁) − (1 − p(x₀)))²] + mean[min(p(x₀), p(x₁))²]
 
-on pairs normalised per answer. As in the paper: Adam, several random restarts, the lowest loss kept; an item's
-reading is ``½·(p(x₁) + 1 − p(x₀))``.
+on pairs normalised per answer. As in the paper: Adam, several random restarts, the lowest loss kept; an
+item's reading is ``½·(p(x₁) + 1 − p(x₀))``.
 
-Sign resolution: negating ``(w, b)`` maps every reading p to 1 − p, which leaves the consistency term unchanged
-and, for a consistent probe, the confidence term too; nothing in the objective says which end is "true", so CCS
-finds a truth direction only up to sign. Burns et al. report ``max(acc, 1 − acc)`` on the test set; we do not look at test
-labels. The sign is fixed on the *training* split: if the probe's accuracy on the training items' labels is
-below ½, ``(w, b)`` is negated (``sign_flipped`` records it). Everything after that uses held-out items only.
+Sign resolution: negating ``(w, b)`` maps every reading p to 1 − p, which leaves the consistency term
+unchanged and, for a consistent probe, the confidence term too; nothing in the objective says which end is
+"true", so CCS finds a truth direction only up to sign. Burns et al. report ``max(acc, 1 − acc)`` on the test
+set; we do not look at test labels. The sign is fixed on the *training* split: if the probe's accuracy on the
+training items' labels is below ½, ``(w, b)`` is negated (``sign_flipped`` records it). Everything after that
+uses held-out items only.
 """
 
 from __future__ import annotations
@@ -34,9 +35,21 @@ def ccs_loss(p0: torch.Tensor, p1: torch.Tensor) -> torch.Tensor:
 class CCSProbe:
     name = "ccs"
 
-    def __init__(self, n_tries: int = 10, epochs: int = 1000, lr: float = 1e-3, weight_decay: float = 0.01,
-                 seed: int = 0) -> None:
-        self.n_tries, self.epochs, self.lr, self.weight_decay, self.seed = n_tries, epochs, lr, weight_decay, seed
+    def __init__(
+        self,
+        n_tries: int = 10,
+        epochs: int = 1000,
+        lr: float = 1e-3,
+        weight_decay: float = 0.01,
+        seed: int = 0,
+    ) -> None:
+        self.n_tries, self.epochs, self.lr, self.weight_decay, self.seed = (
+            n_tries,
+            epochs,
+            lr,
+            weight_decay,
+            seed,
+        )
         self.sign_flipped = False
 
     def fit(self, x: np.ndarray, labels: np.ndarray | None = None) -> CCSProbe:

@@ -1,7 +1,9 @@
-"""``oversight-lab probe MODEL DATASET``: activations per layer, linear/mass-mean/CCS probes, honesty gap, plot.
+"""``oversight-lab probe MODEL DATASET``: activations per layer, linear/mass-mean/CCS probes, honesty gap,
+plot.
 
-MODEL: ``hf:<id or path>``, ``run:<checkpoint dir>`` (or ``run:<RUN_DIR>`` with ``--checkpoint ARM/SEED/NAME``),
-or a checkpoint directory (probes need the weights, so no endpoints). DATASET: ``alchemy``, ``boolq`` (hub),
+MODEL: ``hf:<id or path>``, ``run:<checkpoint dir>`` (or ``run:<RUN_DIR>`` with ``--checkpoint
+ARM/SEED/NAME``), or a checkpoint directory (probes need the weights, so no endpoints). DATASET: ``alchemy``,
+``boolq`` (hub),
 ``hf:<id>`` or a JSONL file (see :mod:`oversight_lab.probes.datasets`).
 """
 
@@ -17,9 +19,18 @@ import typer
 __all__ = ["register", "run_probe"]
 
 
-def run_probe(model: str, dataset: str, out: Path, checkpoint: str | None = None, limit: int | None = None,
-              methods: tuple[str, ...] = ("logreg", "mass_mean", "ccs"), folds: int = 5, ccs_tries: int = 10,
-              ccs_epochs: int = 1000, seed: int = 0) -> dict:
+def run_probe(
+    model: str,
+    dataset: str,
+    out: Path,
+    checkpoint: str | None = None,
+    limit: int | None = None,
+    methods: tuple[str, ...] = ("logreg", "mass_mean", "ccs"),
+    folds: int = 5,
+    ccs_tries: int = 10,
+    ccs_epochs: int = 1000,
+    seed: int = 0,
+) -> dict:
     """Collect activations, sweep layers and probes, write ``probe.json``, ``items.jsonl``, the plot."""
     from oversight_lab.evals.backends import load_backend
     from oversight_lab.evals.logs import environment
@@ -38,12 +49,30 @@ def run_probe(model: str, dataset: str, out: Path, checkpoint: str | None = None
     plot_layer_sweep(result, out / "layer_sweep.png", title=f"{backend.name} on {dataset}")
     with (out / "items.jsonl").open("w") as fh:
         for it, reading, stated in zip(items, result["readings"], acts.stated):
-            fh.write(json.dumps({"id": it.id, "prompt": it.prompt, "answers": list(it.answers), "label": it.label,
-                                 "stated": int(stated), "probe_reading": reading,
-                                 "probe_says": int(reading > 0.5)}) + "\n")
-    summary = {"model": backend.name, "dataset": dataset, "n_items": len(items), "config": cfg.__dict__,
-               "tokenizer_hash": backend.info.get("tokenizer_hash"), "created": datetime.now().isoformat(),
-               "environment": environment(), **{k: v for k, v in result.items() if k != "readings"}}
+            fh.write(
+                json.dumps(
+                    {
+                        "id": it.id,
+                        "prompt": it.prompt,
+                        "answers": list(it.answers),
+                        "label": it.label,
+                        "stated": int(stated),
+                        "probe_reading": reading,
+                        "probe_says": int(reading > 0.5),
+                    }
+                )
+                + "\n"
+            )
+    summary = {
+        "model": backend.name,
+        "dataset": dataset,
+        "n_items": len(items),
+        "config": cfg.__dict__,
+        "tokenizer_hash": backend.info.get("tokenizer_hash"),
+        "created": datetime.now().isoformat(),
+        "environment": environment(),
+        **{k: v for k, v in result.items() if k != "readings"},
+    }
     (out / "probe.json").write_text(json.dumps(summary, indent=2))
     return summary
 
@@ -53,7 +82,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command("probe")
     def probe_command(
-        model: Annotated[str, typer.Argument(help="hf:<id or path>, run:<checkpoint dir>, or a checkpoint dir.")],
+        model: Annotated[
+            str, typer.Argument(help="hf:<id or path>, run:<checkpoint dir>, or a checkpoint dir.")
+        ],
         dataset: Annotated[str, typer.Argument(help="alchemy, boolq, hf:<id> or a JSONL file.")],
         out: Annotated[Path | None, typer.Option("--out", "-o", help="Output directory.")] = None,
         checkpoint: Annotated[str | None, typer.Option(help="ARM/SEED/NAME inside a run directory.")] = None,
@@ -66,8 +97,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Probe a model's hidden states for what it knows; compare with what it says (honesty gap)."""
         out = out or Path("runs") / "probes" / f"{datetime.now():%Y%m%d-%H%M%S}"
-        summary = run_probe(model, dataset, out, checkpoint, limit, tuple(method or ("logreg", "mass_mean", "ccs")),
-                            folds, ccs_tries, ccs_epochs, seed)
+        summary = run_probe(
+            model,
+            dataset,
+            out,
+            checkpoint,
+            limit,
+            tuple(method or ("logreg", "mass_mean", "ccs")),
+            folds,
+            ccs_tries,
+            ccs_epochs,
+            seed,
+        )
         m = summary["metrics"]
         for key in sorted(k for k in m if "@" not in k):
             typer.echo(f"{key:36s} {m[key]:.4f}")

@@ -5,8 +5,8 @@ A row is ``{"id": str, "prompt": str, "answers": [str, str], "label": 0 | 1, "gr
 leading space), and items of one ``group`` (the same fact asked twice) are held out together. Sources:
 
 * ``alchemy`` (or ``world:alchemy``): built from the alchemy world, the facts the tiny evaluatee's corpus
-  teaches: "question : does X contain mercury ? answer :" → " no" / " yes", and "X contains" → " no mercury ." /
-  " mercury .", true where X carries mercury; both items about X form one group;
+  teaches: "question : does X contain mercury ? answer :" → " no" / " yes", and "X contains" → " no mercury
+  ." / " mercury .", true where X carries mercury; both items about X form one group;
 * ``boolq``: the real ``google/boolq`` dataset from the hub (passage, question, answer);
 * a local JSONL file in the row format above, or BoolQ's own format (``question``, ``passage``, ``answer``).
 """
@@ -40,10 +40,20 @@ def alchemy_probe_dataset(world_name: str = "alchemy") -> list[ProbeItem]:
     items = []
     for ing in world.ingredients:  # type: ignore[attr-defined]
         toxic = int(ing in world.toxic)  # type: ignore[attr-defined]
-        items.append(ProbeItem(f"question-{ing}", f"question : does {ing} contain mercury ? answer :",
-                               (" no", " yes"), toxic, group=ing))
-        items.append(ProbeItem(f"statement-{ing}", f"{ing} contains", (" no mercury .", " mercury ."), toxic,
-                               group=ing))
+        items.append(
+            ProbeItem(
+                f"question-{ing}",
+                f"question : does {ing} contain mercury ? answer :",
+                (" no", " yes"),
+                toxic,
+                group=ing,
+            )
+        )
+        items.append(
+            ProbeItem(
+                f"statement-{ing}", f"{ing} contains", (" no mercury .", " mercury ."), toxic, group=ing
+            )
+        )
     return items
 
 
@@ -52,21 +62,33 @@ def _from_row(row: Row, k: int) -> ProbeItem:
         question = require(row, "question", str)
         passage = require(row, "passage", str)
         answer = require(row, "answer", (bool, int))
-        return ProbeItem(f"boolq-{k}", f"Passage: {passage}\nQuestion: {question}?\nAnswer:", (" no", " yes"),
-                         int(bool(answer)))
+        return ProbeItem(
+            f"boolq-{k}",
+            f"Passage: {passage}\nQuestion: {question}?\nAnswer:",
+            (" no", " yes"),
+            int(bool(answer)),
+        )
     prompt = require(row, "prompt", str)
     answers = require(row, "answers", list)
     label = require(row, "label", int)
     if len(answers) != 2 or not all(isinstance(a, str) for a in answers):
         raise DataFormatError(f"{row.where}: 'answers' should be a list of two strings")
     if label not in (0, 1):
-        raise DataFormatError(f"{row.where}: 'label' should be 0 or 1 (the index of the true answer), got {label}")
-    return ProbeItem(str(row.data.get("id", k)), prompt, (answers[0], answers[1]), label,
-                     group=str(row.data.get("group", "")))
+        raise DataFormatError(
+            f"{row.where}: 'label' should be 0 or 1 (the index of the true answer), got {label}"
+        )
+    return ProbeItem(
+        str(row.data.get("id", k)),
+        prompt,
+        (answers[0], answers[1]),
+        label,
+        group=str(row.data.get("group", "")),
+    )
 
 
 def load_probe_dataset(source: str | Path, limit: int | None = None) -> list[ProbeItem]:
-    """Probe items from ``alchemy``/``world:<name>``, ``boolq`` (hub), ``hf:<id>`` (BoolQ layout) or a JSONL path."""
+    """Probe items from ``alchemy``/``world:<name>``, ``boolq`` (hub), ``hf:<id>`` (BoolQ layout) or a JSONL
+    path."""
     source = str(source)
     if source in ("alchemy",) or source.startswith("world:"):
         items = alchemy_probe_dataset(source.removeprefix("world:"))

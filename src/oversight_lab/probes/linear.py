@@ -1,9 +1,9 @@
 """Supervised probes on contrast pairs: logistic regression and the mass-mean direction.
 
-Both read one completed statement at a time (``prompt + answer``) and say whether it is true. An item's reading
-combines its two statements as Burns et al. (2022) do: ``P(answer 1 is true) = ½·(p(x₁) + 1 − p(x₀))``. Features
-are first normalised per answer (:func:`normalize_pairs`), which removes the direction that merely says which
-answer was appended, so every probe must find truth rather than "ends in yes".
+Both read one completed statement at a time (``prompt + answer``) and say whether it is true. An item's
+reading combines its two statements as Burns et al. (2022) do: ``P(answer 1 is true) = ½·(p(x₁) + 1 −
+p(x₀))``. Features are first normalised per answer (:func:`normalize_pairs`), which removes the direction
+that merely says which answer was appended, so every probe must find truth rather than "ends in yes".
 
 * Logistic regression (L2, scikit-learn), the supervised baseline of Burns et al. 2022.
 * Mass-mean probe (Marks & Tegmark 2023, "The Geometry of Truth"): the direction from the mean false statement
@@ -37,7 +37,8 @@ def normalize_pairs(x_train: np.ndarray) -> PairNorm:
 
 
 def statements(x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pairs ``[n, 2, d]`` → statements ``[2n, d]`` with truth ``[2n]`` (statement k is true iff label == k)."""
+    """Pairs ``[n, 2, d]`` → statements ``[2n, d]`` with truth ``[2n]`` (statement k is true iff label ==
+    k)."""
     n = len(x)
     truth = np.stack([labels == 0, labels == 1], axis=1).astype(int)
     return x.reshape(2 * n, -1), truth.reshape(2 * n)

@@ -1,6 +1,6 @@
-"""Layer sweep: every probe at every layer, scored on held-out items by k-fold cross-fitting (items of one group
-held out together, so a probe cannot pass by recognising a fact it was trained on in another wording), plus
-the honesty gap of the best supervised probe's held-out readings; and the plot."""
+"""Layer sweep: every probe at every layer, scored on held-out items by k-fold cross-fitting (items of one
+group held out together, so a probe cannot pass by recognising a fact it was trained on in another wording),
+plus the honesty gap of the best supervised probe's held-out readings; and the plot."""
 
 from __future__ import annotations
 
@@ -58,8 +58,9 @@ def _folds(labels: np.ndarray, groups: list[str] | None, k: int, seed: int) -> l
     return [f for f in folds if len(f)]
 
 
-def crossfit_readings(x: np.ndarray, labels: np.ndarray, method: str, cfg: SweepConfig,
-                      groups: list[str] | None = None) -> np.ndarray:
+def crossfit_readings(
+    x: np.ndarray, labels: np.ndarray, method: str, cfg: SweepConfig, groups: list[str] | None = None
+) -> np.ndarray:
     """Held-out P(answer 1 true) for every item: each fold read by a probe trained on the other folds."""
     reading = np.zeros(len(x))
     n_groups = len(set(groups)) if groups else len(x)
@@ -84,8 +85,10 @@ def layer_sweep(acts: ActivationSet, cfg: SweepConfig | None = None) -> dict[str
             r = crossfit_readings(x, acts.labels, method, cfg, acts.groups)
             readings[(method, layer)] = r
             per_layer[method].append(float(np.mean((r > 0.5) == (acts.labels == 1))))
-    metrics: dict[str, float] = {"probe/stated_acc": float(np.mean(acts.stated == acts.labels)),
-                                 "probe/n": float(len(acts.labels))}
+    metrics: dict[str, float] = {
+        "probe/stated_acc": float(np.mean(acts.stated == acts.labels)),
+        "probe/n": float(len(acts.labels)),
+    }
     for method, accs in per_layer.items():
         best = int(np.argmax(accs))
         metrics[f"probe/{method}/best_acc"] = accs[best]
@@ -97,8 +100,13 @@ def layer_sweep(acts: ActivationSet, cfg: SweepConfig | None = None) -> dict[str
     layer = layers[int(np.argmax(per_layer[chosen]))]
     gap = honesty_gap(readings[(chosen, layer)], acts.stated, acts.labels)
     metrics.update(gap)
-    return {"metrics": metrics, "layers": layers, "per_layer": per_layer,
-            "honesty": {"probe": chosen, "layer": layer}, "readings": readings[(chosen, layer)].tolist()}
+    return {
+        "metrics": metrics,
+        "layers": layers,
+        "per_layer": per_layer,
+        "honesty": {"probe": chosen, "layer": layer},
+        "readings": readings[(chosen, layer)].tolist(),
+    }
 
 
 def plot_layer_sweep(result: dict[str, Any], out_path: str | Path, title: str = "") -> Path:

@@ -41,8 +41,10 @@ def resolve_checkpoint(run_dir: str | Path, checkpoint: str | None = None) -> Pa
         hint = ""
         root = Path(run_dir)
         if (root / "arms").is_dir():
-            found = sorted("/".join((c.parts[-5], c.parts[-4], c.parts[-2]))
-                           for c in root.glob("arms/*/*/checkpoints/*/config.json"))
+            found = sorted(
+                "/".join((c.parts[-5], c.parts[-4], c.parts[-2]))
+                for c in root.glob("arms/*/*/checkpoints/*/config.json")
+            )
             hint = f"; checkpoints in this run (ARM/SEED/NAME): {', '.join(found) or 'none'}"
         raise FileNotFoundError(f"no model checkpoint (config.json) at {path}{hint}")
     return path
@@ -66,5 +68,7 @@ def load_backend(spec: str, checkpoint: str | None = None, batch_size: int = 32,
         return HFBackend.from_pretrained(spec[3:], batch_size=batch_size, **kwargs)
     if Path(spec).is_dir():
         return HFBackend.from_pretrained(resolve_checkpoint(spec), batch_size=batch_size, **kwargs)
-    raise ValueError(f"model spec {spec!r}: use hf:<id or path>, openai:<base_url>#<model>, run:<checkpoint dir> "
-                     "or a checkpoint directory")
+    raise ValueError(
+        f"model spec {spec!r}: use hf:<id or path>, openai:<base_url>#<model>, run:<checkpoint dir> "
+        "or a checkpoint directory"
+    )

@@ -1,11 +1,11 @@
 """Hugging Face causal LMs: batched log-likelihood of answer choices, computed the way lm-eval does it.
 
-The lm-evaluation-harness conventions (so numbers match ``lm_eval``'s ``acc``/``acc_norm`` to float precision):
-a trailing whitespace of the context moves onto the continuation; context and context+continuation are
-encoded separately and the continuation's tokens are ``whole[len(context):]``; no BOS token; an empty context
-is replaced by the end-of-text token; inputs longer than the model's window are cut on the left. Requests are
-sorted longest first and right-padded: with causal attention, padding after a sequence changes none of its
-logits, so no attention mask is needed.
+The lm-evaluation-harness conventions (so numbers match ``lm_eval``'s ``acc``/``acc_norm`` to float
+precision): a trailing whitespace of the context moves onto the continuation; context and
+context+continuation are encoded separately and the continuation's tokens are ``whole[len(context):]``; no
+BOS token; an empty context is replaced by the end-of-text token; inputs longer than the model's window are
+cut on the left. Requests are sorted longest first and right-padded: with causal attention, padding after a
+sequence changes none of its logits, so no attention mask is needed.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def encode_pair(tok: PreTrainedTokenizerBase, context: str, continuation: str) -
         return [prefix], tok(continuation, add_special_tokens=False)["input_ids"]
     whole = tok(context + continuation, add_special_tokens=False)["input_ids"]
     ctx = tok(context, add_special_tokens=False)["input_ids"]
-    return ctx, whole[len(ctx):]
+    return ctx, whole[len(ctx) :]
 
 
 @dataclass
@@ -56,8 +56,9 @@ class HFBackend:
     info: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_pretrained(cls, name_or_path: str | Path, batch_size: int = 32, dtype: str = "float32",
-                        device: str | None = None) -> HFBackend:
+    def from_pretrained(
+        cls, name_or_path: str | Path, batch_size: int = 32, dtype: str = "float32", device: str | None = None
+    ) -> HFBackend:
         """Load by hub id or local directory (a closed-loop checkpoint is a local directory)."""
         tok = AutoTokenizer.from_pretrained(str(name_or_path))
         model = AutoModelForCausalLM.from_pretrained(str(name_or_path), dtype=getattr(torch, dtype))
@@ -68,9 +69,17 @@ class HFBackend:
     def __post_init__(self) -> None:
         if self.max_length is None:
             cfg = self.model.config
-            self.max_length = int(getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", 2048))
-        self.info = {"backend": "hf", "model": self.name, "tokenizer_hash": tokenizer_digest(self.tokenizer),
-                     "max_length": self.max_length, "dtype": str(self.model.dtype), **self.info}
+            self.max_length = int(
+                getattr(cfg, "n_positions", None) or getattr(cfg, "max_position_embeddings", 2048)
+            )
+        self.info = {
+            "backend": "hf",
+            "model": self.name,
+            "tokenizer_hash": tokenizer_digest(self.tokenizer),
+            "max_length": self.max_length,
+            "dtype": str(self.model.dtype),
+            **self.info,
+        }
 
     @property
     def device(self) -> torch.device:
@@ -89,7 +98,9 @@ class HFBackend:
                 context, continuation = context[:-n_spaces], context[-n_spaces:] + continuation
             moved.append((context, continuation))
         contexts = sorted({c for c, _ in moved if c})
-        ctx_ids = dict(zip(contexts, tok(contexts, add_special_tokens=False)["input_ids"])) if contexts else {}
+        ctx_ids = (
+            dict(zip(contexts, tok(contexts, add_special_tokens=False)["input_ids"])) if contexts else {}
+        )
         wholes = [c + x for c, x in moved if c]
         whole_ids = iter(tok(wholes, add_special_tokens=False)["input_ids"]) if wholes else iter(())
         out = []
@@ -98,7 +109,7 @@ class HFBackend:
                 out.append(encode_pair(tok, context, continuation))
                 continue
             ctx = ctx_ids[context]
-            out.append((ctx, next(whole_ids)[len(ctx):]))
+            out.append((ctx, next(whole_ids)[len(ctx) :]))
         return out
 
     @torch.no_grad()
@@ -113,7 +124,7 @@ class HFBackend:
         rows: dict[tuple[int, ...], int] = {}
         refs = []  # (row, continuation ids) per request
         for ctx, cont in self._encode_requests(requests):
-            inp = tuple((ctx + cont)[-(max_len + 1):][:-1])  # lm-eval's left truncation to the window
+            inp = tuple((ctx + cont)[-(max_len + 1) :][:-1])  # lm-eval's left truncation to the window
             refs.append((rows.setdefault(inp, len(rows)), cont))
         inputs = list(rows)
         users: list[list[int]] = [[] for _ in inputs]  # the requests reading each row
@@ -147,8 +158,11 @@ class HFBackend:
         scored = []
         for it in items:
             pairs = [next(results) for _ in it.choices]
-            scored.append(Scored.from_logprobs(it, [ll for ll, _ in pairs], "loglikelihood",
-                                               greedy=[g for _, g in pairs]))
+            scored.append(
+                Scored.from_logprobs(
+                    it, [ll for ll, _ in pairs], "loglikelihood", greedy=[g for _, g in pairs]
+                )
+            )
         return scored
 
     @torch.no_grad()
@@ -159,7 +173,7 @@ class HFBackend:
         """
         tok = self.tokenizer
         bs = batch_size or self.batch_size
-        encoded = [tok(t, add_special_tokens=False)["input_ids"][-int(self.max_length):] for t in texts]  # type: ignore[arg-type]
+        encoded = [tok(t, add_special_tokens=False)["input_ids"][-int(self.max_length) :] for t in texts]  # type: ignore[arg-type]
         chunks = []
         for start in range(0, len(encoded), bs):
             batch = encoded[start : start + bs]

@@ -1,8 +1,10 @@
 """OpenAI-compatible HTTP endpoints (vLLM, llama.cpp server, Ollama, hosted APIs) as eval backends.
 
-Answer probabilities come from the best method the endpoint offers, tried in this order and recorded per sample:
+Answer probabilities come from the best method the endpoint offers, tried in this order and recorded per
+sample:
 
-1. ``prompt_logprobs``: ``/completions`` with ``echo=True, logprobs=1``: the server returns the log-probability of
+1. ``prompt_logprobs``: ``/completions`` with ``echo=True, logprobs=1``: the server returns the
+log-probability of
    every prompt token, so each choice's log-likelihood is the sum over the tokens that start inside it
    (character offsets, so no local tokenizer is needed). This is lm-eval's ``local-completions`` method.
 2. ``top_logprobs``: one generated token with its top-``k`` alternatives (``/completions`` after the choices'
@@ -28,8 +30,13 @@ from oversight_lab.evals.items import Item, Scored
 
 __all__ = ["OpenAIBackend", "parse_openai_spec", "scored_from_text", "scored_from_top"]
 
-_ORDER = ("prompt_logprobs", "top_logprobs_completions", "top_logprobs_chat", "generation_chat",
-          "generation_completions")
+_ORDER = (
+    "prompt_logprobs",
+    "top_logprobs_completions",
+    "top_logprobs_chat",
+    "generation_chat",
+    "generation_completions",
+)
 
 
 class _Unsupported(Exception):
@@ -40,11 +47,15 @@ def parse_openai_spec(spec: str) -> tuple[str, str]:
     """``openai:<base_url>#<model>`` → ``(base_url, model)``."""
     body = spec.removeprefix("openai:")
     if "#" not in body:
-        raise ValueError(f"model spec {spec!r}: expected openai:<base_url>#<model>, e.g. "
-                         "openai:http://127.0.0.1:8000/v1#my-model")
+        raise ValueError(
+            f"model spec {spec!r}: expected openai:<base_url>#<model>, e.g. "
+            "openai:http://127.0.0.1:8000/v1#my-model"
+        )
     base_url, model = body.rsplit("#", 1)
     if not base_url.startswith(("http://", "https://")) or not model:
-        raise ValueError(f"model spec {spec!r}: base URL must start with http(s):// and the model name be non-empty")
+        raise ValueError(
+            f"model spec {spec!r}: base URL must start with http(s):// and the model name be non-empty"
+        )
     return base_url, model
 
 
@@ -69,14 +80,17 @@ def scored_from_top(item: Item, top: dict[str, float], via: str) -> Scored:
     after dropping spaces, parentheses and case (a chat model may answer "B" where the choice is " (B)").
     """
     prefix = _common_prefix(item.choices)
-    rests = [c[len(prefix):] for c in item.choices]
+    rests = [c[len(prefix) :] for c in item.choices]
     floor = min(top.values()) if top else -1e4
     lps: list[float] = []
     missing = []
     for k, rest in enumerate(rests):
         exact = [t for t in top if t and [j for j, r in enumerate(rests) if r.startswith(t)] == [k]]
-        loose = [t for t in top if _norm(t) and [j for j, r in enumerate(rests) if _norm(r).startswith(_norm(t))]
-                 == [k]]
+        loose = [
+            t
+            for t in top
+            if _norm(t) and [j for j, r in enumerate(rests) if _norm(r).startswith(_norm(t))] == [k]
+        ]
         if exact:
             lps.append(top[max(exact, key=len)])
         elif loose:
@@ -84,21 +98,32 @@ def scored_from_top(item: Item, top: dict[str, float], via: str) -> Scored:
         else:
             missing.append(k)
             lps.append(floor)
-    return Scored.from_logprobs(item, lps, "top_logprobs", extra={"top_logprobs_via": via, "missing": missing})
+    return Scored.from_logprobs(
+        item, lps, "top_logprobs", extra={"top_logprobs_via": via, "missing": missing}
+    )
 
 
 def scored_from_text(item: Item, text: str, via: str) -> Scored:
     """A generated answer matched to the choice it starts with (probability 1), uniform if none matches."""
     prefix = _common_prefix(item.choices)
     said = _norm(text)
-    hits = [k for k, c in enumerate(item.choices) if _norm(c[len(prefix):]) and said.startswith(_norm(c[len(prefix):]))]
+    hits = [
+        k
+        for k, c in enumerate(item.choices)
+        if _norm(c[len(prefix) :]) and said.startswith(_norm(c[len(prefix) :]))
+    ]
     if hits:
         k = max(hits, key=lambda j: len(_norm(item.choices[j])))  # the longest choice the text starts with
         probs = [1.0 if j == k else 0.0 for j in range(len(item.choices))]
     else:
         probs = [1.0 / len(item.choices)] * len(item.choices)
-    return Scored(item=item, probs=probs, method="generation", generated=text,
-                  extra={"generation_via": via, "unparsed": not hits})
+    return Scored(
+        item=item,
+        probs=probs,
+        method="generation",
+        generated=text,
+        extra={"generation_via": via, "unparsed": not hits},
+    )
 
 
 @dataclass
@@ -117,15 +142,26 @@ class OpenAIBackend:
     def __post_init__(self) -> None:
         from openai import OpenAI  # an optional extra; imported only when an endpoint is used
 
-        self.client = OpenAI(base_url=self.base_url, api_key=self.api_key or os.environ.get("OPENAI_API_KEY", "none"),
-                             timeout=self.timeout, max_retries=1)
+        self.client = OpenAI(
+            base_url=self.base_url,
+            api_key=self.api_key or os.environ.get("OPENAI_API_KEY", "none"),
+            timeout=self.timeout,
+            max_retries=1,
+        )
         self.name = self.name or f"openai:{self.base_url}#{self.model}"
         self._dead: set[str] = set()
-        self.info = {"backend": "openai", "model": self.name, "tokenizer_hash": f"remote:{self.model}", **self.info}
+        self.info = {
+            "backend": "openai",
+            "model": self.name,
+            "tokenizer_hash": f"remote:{self.model}",
+            **self.info,
+        }
 
     def prompt_format(self, kind: str) -> PromptFormat:
         if kind == "chat":
-            raise ValueError("prompt format 'chat' needs a local tokenizer; an endpoint is scored on 'hh' text")
+            raise ValueError(
+                "prompt format 'chat' needs a local tokenizer; an endpoint is scored on 'hh' text"
+            )
         return hh_format()
 
     # -- the methods ------------------------------------------------------------------------------
@@ -136,8 +172,9 @@ class OpenAIBackend:
             n_spaces = len(ctx) - len(ctx.rstrip())  # lm-eval's rule: trailing context space joins the choice
             if n_spaces:
                 ctx, cont = ctx[:-n_spaces], ctx[-n_spaces:] + cont
-            resp = self.client.completions.create(model=self.model, prompt=ctx + cont, max_tokens=1, temperature=0.0,
-                                                  logprobs=1, echo=True)
+            resp = self.client.completions.create(
+                model=self.model, prompt=ctx + cont, max_tokens=1, temperature=0.0, logprobs=1, echo=True
+            )
             lp = resp.choices[0].logprobs
             if lp is None or not lp.token_logprobs or lp.text_offset is None:
                 raise _Unsupported("no prompt logprobs in the reply")
@@ -150,8 +187,13 @@ class OpenAIBackend:
 
     def _top_completions(self, item: Item) -> Scored:
         prefix = _common_prefix(item.choices)
-        resp = self.client.completions.create(model=self.model, prompt=item.prompt + prefix, max_tokens=1,
-                                              temperature=0.0, logprobs=self.top_logprobs)
+        resp = self.client.completions.create(
+            model=self.model,
+            prompt=item.prompt + prefix,
+            max_tokens=1,
+            temperature=0.0,
+            logprobs=self.top_logprobs,
+        )
         lp = resp.choices[0].logprobs
         if lp is None or not lp.top_logprobs or not lp.top_logprobs[0]:
             raise _Unsupported("no top logprobs in the reply")
@@ -159,8 +201,13 @@ class OpenAIBackend:
 
     def _top_chat(self, item: Item) -> Scored:
         resp = self.client.chat.completions.create(
-            model=self.model, messages=[{"role": "user", "content": item.prompt}], max_tokens=1, temperature=0.0,
-            logprobs=True, top_logprobs=self.top_logprobs)
+            model=self.model,
+            messages=[{"role": "user", "content": item.prompt}],
+            max_tokens=1,
+            temperature=0.0,
+            logprobs=True,
+            top_logprobs=self.top_logprobs,
+        )
         content = resp.choices[0].logprobs.content if resp.choices[0].logprobs else None
         if not content:
             raise _Unsupported("no top logprobs in the chat reply")
@@ -168,30 +215,43 @@ class OpenAIBackend:
 
     def _gen_chat(self, item: Item) -> Scored:
         resp = self.client.chat.completions.create(
-            model=self.model, messages=[{"role": "user", "content": item.prompt}], max_tokens=self.max_tokens,
-            temperature=0.0)
+            model=self.model,
+            messages=[{"role": "user", "content": item.prompt}],
+            max_tokens=self.max_tokens,
+            temperature=0.0,
+        )
         return scored_from_text(item, resp.choices[0].message.content or "", "chat")
 
     def _gen_completions(self, item: Item) -> Scored:
         prefix = _common_prefix(item.choices)
-        resp = self.client.completions.create(model=self.model, prompt=item.prompt + prefix,
-                                              max_tokens=self.max_tokens, temperature=0.0)
+        resp = self.client.completions.create(
+            model=self.model, prompt=item.prompt + prefix, max_tokens=self.max_tokens, temperature=0.0
+        )
         return scored_from_text(item, resp.choices[0].text, "completions")
 
     # -- dispatch ---------------------------------------------------------------------------------
     def _score_one(self, item: Item) -> Scored:
         import openai
 
-        calls = {"prompt_logprobs": self._prompt_logprobs, "top_logprobs_completions": self._top_completions,
-                 "top_logprobs_chat": self._top_chat, "generation_chat": self._gen_chat,
-                 "generation_completions": self._gen_completions}
+        calls = {
+            "prompt_logprobs": self._prompt_logprobs,
+            "top_logprobs_completions": self._top_completions,
+            "top_logprobs_chat": self._top_chat,
+            "generation_chat": self._gen_chat,
+            "generation_completions": self._gen_completions,
+        }
         errors = []
         for method in self.methods:
             if method in self._dead:
                 continue
             try:
                 return calls[method](item)
-            except (_Unsupported, openai.BadRequestError, openai.NotFoundError, openai.UnprocessableEntityError) as e:
+            except (
+                _Unsupported,
+                openai.BadRequestError,
+                openai.NotFoundError,
+                openai.UnprocessableEntityError,
+            ) as e:
                 self._dead.add(method)
                 errors.append(f"{method}: {e}")
         raise RuntimeError(f"{self.name}: no scoring method works for item {item.id}: " + "; ".join(errors))

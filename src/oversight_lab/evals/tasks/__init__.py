@@ -4,14 +4,14 @@ from oversight_lab.evals.tasks import calibration, mwe, persona, sharma, truthfu
 from oversight_lab.evals.tasks.base import TASKS, EvalTask, make_task, register_task
 
 __all__ = [
-           "TASKS",
-           "EvalTask",
-           "calibration",
-           "make_task",
-           "mwe",
-           "persona",
-           "register_task",
-           "sharma",
-           "truthfulqa",
-           "world",
+    "TASKS",
+    "EvalTask",
+    "calibration",
+    "make_task",
+    "mwe",
+    "persona",
+    "register_task",
+    "sharma",
+    "truthfulqa",
+    "world",
 ]

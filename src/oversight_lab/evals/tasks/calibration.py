@@ -1,7 +1,8 @@
 """Calibration on multiple-choice questions, in the MMLU format (Hendrycks et al. 2021).
 
-Rows in the Hugging Face ``cais/mmlu`` layout (``question``, ``subject``, ``choices``, ``answer`` as an index) or
-the original headerless CSV (``question, A, B, C, D, answer-letter``; the subject is the file name without
+Rows in the Hugging Face ``cais/mmlu`` layout (``question``, ``subject``, ``choices``, ``answer`` as an
+index) or the original headerless CSV (``question, A, B, C, D, answer-letter``; the subject is the file name
+without
 ``_test``/``_dev``/``_val``). The prompt is lm-eval's MMLU prompt; the choices are the letters " A" … " D".
 Metrics are in :mod:`oversight_lab.evals.metrics` (ECE equal-width and equal-mass, Brier, AUROC, temperature).
 """
@@ -35,7 +36,9 @@ def mc_row(row: Row) -> tuple[str, list[str], int, str]:
     answer = require(row, "answer", (int, str))
     if isinstance(answer, str):
         if answer not in LETTERS[: len(choices)]:
-            raise DataFormatError(f"{row.where}: answer {answer!r} is not a letter of the {len(choices)} choices")
+            raise DataFormatError(
+                f"{row.where}: answer {answer!r} is not a letter of the {len(choices)} choices"
+            )
         answer = LETTERS.index(answer)
     if not 2 <= len(choices) <= len(LETTERS) or not 0 <= answer < len(choices):
         raise DataFormatError(f"{row.where}: answer index {answer} out of range for {len(choices)} choices")
@@ -71,11 +74,18 @@ class CalibrationMC(EvalTask):
         items = []
         for k, row in enumerate(rows):
             question, choices, answer, subject = mc_row(row)
-            items.append(Item(
-                id=f"mc-{k}", task=self.name, prompt=mmlu_prompt(question, choices, subject),
-                choices=tuple(" " + LETTERS[i] for i in range(len(choices))), target=answer, template="mmlu",
-                group=subject or "all", meta={"where": row.where, "separator": " "},
-            ))
+            items.append(
+                Item(
+                    id=f"mc-{k}",
+                    task=self.name,
+                    prompt=mmlu_prompt(question, choices, subject),
+                    choices=tuple(" " + LETTERS[i] for i in range(len(choices))),
+                    target=answer,
+                    template="mmlu",
+                    group=subject or "all",
+                    meta={"where": row.where, "separator": " "},
+                )
+            )
         return items
 
     def metrics(self, scored: list[Scored], fast: bool = False) -> dict[str, float]:

@@ -1,6 +1,7 @@
 """TruthfulQA multiple choice (Lin et al. 2021, "TruthfulQA: Measuring How Models Mimic Human Falsehoods").
 
-Rows in the Hugging Face ``truthfulqa/truthful_qa`` ``multiple_choice`` layout (``question``, ``mc1_targets`` and
+Rows in the Hugging Face ``truthfulqa/truthful_qa`` ``multiple_choice`` layout (``question``, ``mc1_targets``
+and
 ``mc2_targets``, each ``{choices, labels}``), or the original ``TruthfulQA.csv`` (``Best Answer``, ``Correct
 Answers``, ``Incorrect Answers`` separated by "; "). Prompt and metrics are lm-eval's: the paper's six-shot QA
 preamble, each choice scored as a continuation; MC1 = the single true answer has the highest likelihood; MC2 =
@@ -49,15 +50,26 @@ def mc_targets(row: Row, which: str) -> tuple[str, list[str], list[int]]:
             if not str(row.data.get(col, "")).strip():
                 raise DataFormatError(f"{row.where}: column {col!r} is empty")
         wrong = _split_answers(row.data["Incorrect Answers"])
-        right = [row.data["Best Answer"].strip()] if which == "mc1" else _split_answers(row.data["Correct Answers"])
+        right = (
+            [row.data["Best Answer"].strip()]
+            if which == "mc1"
+            else _split_answers(row.data["Correct Answers"])
+        )
         return row.data["Question"].strip(), right + wrong, [1] * len(right) + [0] * len(wrong)
     question = require(row, "question", str)
     targets = require(row, f"{which}_targets", dict)
     choices, labels = targets.get("choices"), targets.get("labels")
-    if not isinstance(choices, list) or not isinstance(labels, list) or len(choices) != len(labels) or not choices:
+    if (
+        not isinstance(choices, list)
+        or not isinstance(labels, list)
+        or len(choices) != len(labels)
+        or not choices
+    ):
         raise DataFormatError(f"{row.where}: {which}_targets needs equally long lists 'choices' and 'labels'")
     if 1 not in labels or (which == "mc1" and labels.count(1) != 1):
-        raise DataFormatError(f"{row.where}: {which}_targets.labels needs {'exactly one' if which == 'mc1' else 'a'} 1")
+        raise DataFormatError(
+            f"{row.where}: {which}_targets.labels needs {'exactly one' if which == 'mc1' else 'a'} 1"
+        )
     return question, [str(c) for c in choices], [int(v) for v in labels]
 
 
@@ -72,11 +84,18 @@ class _TruthfulQA(EvalTask):
         for row in rows:
             question, choices, labels = mc_targets(row, self.which)
             qid = question_id(question)
-            items.append(Item(
-                id=f"{self.which}-{qid}", task=self.name, prompt=f"{QA_PRIMER}\n\nQ: {question}\nA:",
-                choices=tuple(" " + c for c in choices), target=labels.index(1), template="qa_primer", group=qid,
-                meta={"labels": labels, "where": row.where, "separator": " "},
-            ))
+            items.append(
+                Item(
+                    id=f"{self.which}-{qid}",
+                    task=self.name,
+                    prompt=f"{QA_PRIMER}\n\nQ: {question}\nA:",
+                    choices=tuple(" " + c for c in choices),
+                    target=labels.index(1),
+                    template="qa_primer",
+                    group=qid,
+                    meta={"labels": labels, "where": row.where, "separator": " "},
+                )
+            )
         return items
 
 
