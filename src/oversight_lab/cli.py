@@ -145,5 +145,5 @@ def main() -> None:
         sys.exit(130)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # python -m oversight_lab.cli
     main()
