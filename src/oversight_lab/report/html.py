@@ -30,10 +30,11 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _panel(ax: Any, rows: list[dict], arms: list[str], optimizer: str, metric: str, title: str, xlabel: str) -> bool:
+def _panel(ax: Any, rows: list[dict], arms: list[str], optimizer: str, metric: str, title: str, xlabel: str,
+           relative: bool = False) -> bool:
     drawn = False
     for k, arm in enumerate(arms):
-        c = curve(rows, arm, optimizer, metric)
+        c = curve(rows, arm, optimizer, metric, relative=relative)
         if not c["x"]:
             continue
         drawn = True
@@ -63,7 +64,8 @@ def _figures(rows: list[dict], arms: list[str]) -> list[tuple[str, str]]:
             continue
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
         _panel(axes[0], rows, arms, optimizer, "gold/mean", "gold (expert, hidden)", xlabel)
-        _panel(axes[1], rows, arms, optimizer, "proxy/mean", "proxy (reward model)", xlabel)
+        _panel(axes[1], rows, arms, optimizer, "proxy/mean", "proxy gain (reward model, vs initial)", xlabel,
+               relative=True)
         _panel(axes[2], rows, arms, optimizer, "fail/undisclosed_toxic", "undisclosed mercury", xlabel)
         fig.suptitle(f"{name}: gold vs proxy against optimisation pressure (mean, 95% CI over seeds)", fontsize=11)
         figs.append((name, _png(fig)))

@@ -64,14 +64,22 @@ def per_seed_headlines(rows: list[dict], arm: str, seed: int) -> dict[str, float
     return h
 
 
-def curve(rows: list[dict], arm: str, optimizer: str, metric: str, x: str = "kl/sqrt") -> dict[str, list[float]]:
-    """Mean and 95% CI of ``metric`` across seeds at every checkpoint, with the mean of ``x`` for the axis."""
+def curve(rows: list[dict], arm: str, optimizer: str, metric: str, x: str = "kl/sqrt",
+          relative: bool = False) -> dict[str, list[float]]:
+    """Mean and 95% CI of ``metric`` across seeds at every checkpoint, with the mean of ``x`` for the axis.
+
+    ``relative`` subtracts each seed's value at its first checkpoint: a reward model's scale and offset are
+    arbitrary (Bradley–Terry is identified only up to a shift), so proxies are compared as gains, as in Gao et al.
+    """
     steps: dict[int, list[dict]] = defaultdict(list)
-    for r in _by(rows, arm=arm, optimizer=optimizer):
+    first: dict[int, float] = {}
+    for r in sorted(_by(rows, arm=arm, optimizer=optimizer), key=lambda r: r["step"]):
         steps[r["step"]].append(r)
+        first.setdefault(r["seed"], r.get(metric, float("nan")))
     out: dict[str, list[float]] = {"step": [], "x": [], "mean": [], "lo": [], "hi": []}
     for step in sorted(steps):
-        m, lo, hi = mean_ci([r.get(metric, float("nan")) for r in steps[step]])
+        vals = [r.get(metric, float("nan")) - (first[r["seed"]] if relative else 0.0) for r in steps[step]]
+        m, lo, hi = mean_ci(vals)
         out["step"].append(step)
         out["x"].append(float(np.nanmean([r.get(x, float("nan")) for r in steps[step]])))
         out["mean"].append(m)

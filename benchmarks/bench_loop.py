@@ -1,0 +1,100 @@
+"""Benchmark the default story: `oversight-lab run` (alchemist, 3 seeds, flawed and control arms).
+
+Measures, as the user runs it (the console script in a subprocess):
+
+* cold — an empty model cache, so the evaluatee is pretrained first;
+* warm — the cache filled;
+* baseline — warm with ``--workers 1``, measured in the same command, so the parallel speed-up is a ratio.
+
+Each is repeated (median of ``--repeats``, default 3). Peak memory is the largest sum of proportional set sizes
+(PSS) over the whole process tree, sampled every 0.1 s. Per-stage seconds come from the run's own ``summary.json``.
+
+    python benchmarks/bench_loop.py [--repeats 3] [--out benchmarks/results/loop.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+
+def _pss(p: psutil.Process) -> int:
+    """Proportional set size: shared pages (torch's libraries in every worker) are split, not counted twice."""
+    try:
+        return p.memory_full_info().pss
+    except (psutil.AccessDenied, AttributeError):
+        return p.memory_info().rss
+
+
+def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
+    out = Path(tempfile.mkdtemp(prefix="bench-loop-")) / "run"
+    env = {**os.environ, "OVERSIGHT_LAB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "oversight_lab.cli", "run", "--quiet", "--out", str(out), "--workers", str(workers),
+           *extra]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            procs = [root, *root.children(recursive=True)]
+            peak = max(peak, sum(_pss(p) for p in procs if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+    summary = json.loads((out / "summary.json").read_text())
+    t = summary["timings"]
+    return {"wall_s": wall, "peak_pss_mb": peak / 2**20, "prepare_s": t["prepare"],
+            "stages_job_s": t["job_seconds_by_stage"], "pretrain": t["pretrain"],
+            "headline": {arm: {k: v["mean"] for k, v in a["aggregate"].items()
+                               if k in ("gold_initial", "bon_gold_peak", "bon_gold_max_n", "rl_gold_final")}
+                         for arm, a in summary["arms"].items()}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default="benchmarks/results/loop.json")
+    ap.add_argument("--set", action="append", default=[], help="extra --set overrides (for quick checks)")
+    args = ap.parse_args()
+    extra = [x for s in args.set for x in ("--set", s)]
+    results: dict[str, list[dict]] = {"cold": [], "warm": [], "baseline_warm_1_worker": []}
+    for _ in range(args.repeats):
+        with tempfile.TemporaryDirectory() as cache:
+            results["cold"].append(run_once(Path(cache), 2, extra))
+            results["warm"].append(run_once(Path(cache), 2, extra))
+            results["baseline_warm_1_worker"].append(run_once(Path(cache), 1, extra))
+    med = {k: {"wall_s": statistics.median(r["wall_s"] for r in v),
+               "peak_pss_mb": statistics.median(r["peak_pss_mb"] for r in v)} for k, v in results.items()}
+    med["ratio_warm_1_worker_over_2"] = med["baseline_warm_1_worker"]["wall_s"] / med["warm"]["wall_s"]
+    stages = {k: statistics.median(r["stages_job_s"][k] for r in results["warm"]) for k in results["warm"][0]["stages_job_s"]}
+    report = {"median": med, "warm_job_seconds_by_stage": stages,
+              "cold_pretrain_s": statistics.median(r["pretrain"]["seconds"] or 0 for r in results["cold"]),
+              "runs": results, "cpus": os.cpu_count(), "repeats": args.repeats}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(f"| measure | median of {args.repeats} |\n|---|---|")
+    print(f"| cold wall (empty cache) | {med['cold']['wall_s']:.1f} s |")
+    print(f"| cold pretraining alone | {report['cold_pretrain_s']:.1f} s |")
+    print(f"| warm wall | {med['warm']['wall_s']:.1f} s |")
+    print(f"| warm wall, 1 worker (baseline) | {med['baseline_warm_1_worker']['wall_s']:.1f} s |")
+    print(f"| speed-up, 1 worker / 2 workers | {med['ratio_warm_1_worker_over_2']:.2f}× |")
+    print(f"| peak memory, cold / warm | {med['cold']['peak_pss_mb']:.0f} MB / {med['warm']['peak_pss_mb']:.0f} MB |")
+    for k, v in stages.items():
+        print(f"| warm, {k} (summed over 6 jobs) | {v:.1f} s |")
+
+
+if __name__ == "__main__":
+    main()
