@@ -45,9 +45,8 @@ def test_postgres_end_to_end(pg_api: Api) -> None:
     assert d["throughput"]["labels"] == 5 and d["throughput"]["edits"] == 1
     db = api.app.state.ctx.db
     for table in APPEND_ONLY_TABLES:
-        with pytest.raises(DBAPIError, match="append-only"):
-            with db.write() as s:
-                s.execute(text(f"DELETE FROM {table}"))
+        with pytest.raises(DBAPIError, match="append-only"), db.write() as s:
+            s.execute(text(f"DELETE FROM {table}"))
     with db.read() as s:
         gold = s.execute(text("SELECT count(*) FROM labels WHERE kind = 'gold'")).scalar()
         assert gold > 0 and s.execute(text("SELECT count(*) FROM labels")).scalar() == 6 + gold

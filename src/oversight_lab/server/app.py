@@ -57,7 +57,8 @@ class AppContext:
     assistant: Assistant | None
     clock: Callable[[], datetime] = utcnow
     initial_admin_token: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # token hash -> participant. Safe to cache: participant rows are append-only, never changed or removed.
+    people: dict[str, Participant] = field(default_factory=dict)
 
 
 class BodyLimit:
@@ -123,8 +124,19 @@ def _token(request: Request) -> str | None:
 
 def current(request: Request) -> Participant | None:
     ctx = ctx_of(request)
+    token = _token(request)
+    if not token:
+        return None
+    key = svc.hash_token(token)
+    if key in ctx.people:
+        return ctx.people[key]
     with ctx.db.read() as s:
-        return svc.authenticate(s, _token(request))
+        p = svc.authenticate(s, token)
+        if p is not None:
+            s.expunge(p)
+            if len(ctx.people) < 100_000:
+                ctx.people[key] = p
+        return p
 
 
 def require(*roles: str) -> Callable[[Request], Participant]:

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
@@ -159,7 +160,9 @@ def run_load(base_url: str, annotators: list[Annotator], per_annotator: int, tim
     check_loopback(base_url)
     if not 0 < timeout_s <= 600:
         raise ValueError(f"timeout_s must be in (0, 600], got {timeout_s}")
-    return asyncio.run(_run(base_url, annotators, per_annotator, timeout_s))
+    # A thread of its own: the caller may already run an event loop (Playwright's sync API does).
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, _run(base_url, annotators, per_annotator, timeout_s)).result()
 
 
 class ServerProcess:
