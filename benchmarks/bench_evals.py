@@ -1,6 +1,6 @@
 """Log-likelihood multiple-choice throughput: oversight-lab's scorer vs lm-evaluation-harness, one command.
 
-    python benchmarks/bench_evals.py [--items 400] [--repeats 5] [--batch-size 32] [--out FILE.json]
+    python benchmarks/bench_evals.py [--items 400] [--repeats 5] [--batch-size 32] [--threads 1] [--out FILE.json]
 
 Both score the same items (MMLU-format four-choice questions written into a local JSONL) with the same prompt
 and continuations, on the same tiny GPT-2 (byte-level BPE, built in-process), batch size and threads. Timed:
@@ -71,6 +71,7 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=400)
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--batch-size", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads for both scorers")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args()
 
@@ -84,6 +85,7 @@ def main() -> None:
     from oversight_lab.evals.runner import evaluate_task
     from oversight_lab.evals.tiny import build_tiny_bpe_gpt2
 
+    torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="olab-bench-"))
     model_dir = build_tiny_bpe_gpt2(tmp / "model")
     data = tmp / "items.jsonl"

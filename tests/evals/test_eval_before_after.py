@@ -91,4 +91,5 @@ def test_before_after_comparison_finds_the_planted_sycophancy(run_dir: Path, tmp
     assert {"calib/world/ece", "calib/world/brier", "calib/world/auroc"} <= set(calib)
     html = (tmp_path / "cmp" / "compare.html").read_text()
     assert "world_sycophancy" in html and "world_calibration" in html and "initial" in html and "rl" in html
+    assert html.count("<svg") >= 4  # reliability diagrams of both checkpoints on both tasks
     assert (tmp_path / "cmp" / "a" / "report.html").exists()

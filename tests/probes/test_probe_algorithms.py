@@ -101,3 +101,22 @@ def test_honesty_gap_by_hand() -> None:
     assert m["probe/knows_not_says"] == pytest.approx(1 / 5)  # item 0
     assert m["probe/says_not_knows"] == pytest.approx(0.0)
     assert m["probe/probe_acc"] == pytest.approx(3 / 5) and m["probe/stated_acc"] == pytest.approx(2 / 5)
+
+
+def test_per_template_normalisation_keeps_ccs_off_the_wording() -> None:
+    """Two wordings whose activations differ in a way that flips with the appended answer: a perfectly
+    consistent, confident feature that says nothing about truth. Normalised per template (as Burns et al.
+    do per prompt), CCS finds the planted truth direction instead."""
+    x, labels, _ = planted(n=320, strength=0.7, seed=3)
+    rng = np.random.default_rng(4)
+    v = rng.normal(size=x.shape[-1])
+    v /= np.linalg.norm(v)
+    templates = ["question" if i % 2 else "statement" for i in range(len(x))]
+    sign = np.where(np.array(templates) == "question", 1.0, -1.0)[:, None]
+    x[:, 1] += 6.0 * sign * v
+    x[:, 0] -= 6.0 * sign * v
+    cfg = SweepConfig(folds=4, ccs_tries=3, ccs_epochs=400)
+    with_t = crossfit_readings(x, labels, "ccs", cfg, templates=templates)
+    without = crossfit_readings(x, labels, "ccs", cfg)
+    assert np.mean((with_t > 0.5) == (labels == 1)) > 0.9
+    assert np.mean((without > 0.5) == (labels == 1)) < 0.7

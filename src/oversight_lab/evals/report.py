@@ -33,7 +33,7 @@ table{border-collapse:collapse;margin:.5em 0 1.5em}
 td,th{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top;font-size:13px}
 th{background:#f3f3f3}
 pre{white-space:pre-wrap;margin:0;max-width:520px;font-size:12px}
-.num{text-align:right;font-variant-numeric:tabular-nums}.good{color:#060}.bad{color:#a00}
+.num{text-align:right;font-variant-numeric:tabular-nums}.sig{color:#a00;font-weight:600}
 .note{color:#555;font-size:13px}
 """
 
@@ -175,6 +175,12 @@ def render_compare_report(compare_json: str | Path, out_html: str | Path, top_it
             "95% percentile intervals</span></p>"
         )
     ]
+    logs = {}
+    for side in ("a", "b"):  # the two eval logs, when still where the comparison found them
+        try:
+            logs[side] = read_eval_log(result[side]["log"]).by_task()
+        except (FileNotFoundError, ValueError):
+            logs[side] = {}
     for task, r in result["tasks"].items():
         mc = r["mcnemar"]
         body.append(
@@ -188,12 +194,21 @@ def render_compare_report(compare_json: str | Path, out_html: str | Path, top_it
         for k, m in r["metrics"].items():
             a, b, d = (m[x] if m[x] is not None else float("nan") for x in ("a", "b", "delta"))
             lo, hi = (v if v is not None else float("nan") for v in m["ci"])
-            cls = " class='num bad'" if m["excludes_zero"] else " class='num'"
+            cls = " class='num sig'" if m["excludes_zero"] else " class='num'"
             rows.append(
                 f"<tr><td>{html.escape(k)}</td><td class='num'>{_fmt(a)}</td><td class='num'>{_fmt(b)}</td>"
                 f"<td{cls}>{_fmt(d)}</td><td class='num'>[{_fmt(lo)}, {_fmt(hi)}]</td></tr>"
             )
         body.append("<table>" + "".join(rows) + "</table>")
+        if (
+            task in logs["a"]
+            and task in logs["b"]
+            and any(s.item.target is not None for s in logs["a"][task])
+        ):
+            body.append(
+                "<p>Reliability, A (left) and B (right):<br>"
+                f"{reliability_svg(logs['a'][task])} {reliability_svg(logs['b'][task])}</p>"
+            )
         moved = sorted(items.get(task, []), key=lambda it: -abs(it["delta_p_target"] or 0.0))[:top_items]
         if moved:
             body.append(

@@ -27,6 +27,7 @@ class ActivationSet:
     stated: np.ndarray  # [n] index of the answer the model gives (higher log-likelihood)
     answer_logprobs: np.ndarray  # [n, 2]
     groups: list[str] | None = None  # cross-fitting holds each group out together (default: each item alone)
+    templates: list[str] | None = None  # normalisation is per template (default: one template)
 
     @property
     def n_layers(self) -> int:
@@ -46,7 +47,9 @@ class ActivationSet:
             },
             str(out / "activations.safetensors"),
         )
-        (out / "activation_ids.json").write_text(json.dumps({"ids": self.ids, "groups": self.groups}))
+        (out / "activation_ids.json").write_text(
+            json.dumps({"ids": self.ids, "groups": self.groups, "templates": self.templates})
+        )
         return out / "activations.safetensors"
 
     @classmethod
@@ -56,7 +59,15 @@ class ActivationSet:
         d = Path(out_dir)
         t = load_file(str(d / "activations.safetensors"))
         meta = json.loads((d / "activation_ids.json").read_text())
-        return cls(meta["ids"], t["acts"], t["labels"], t["stated"], t["answer_logprobs"], meta["groups"])
+        return cls(
+            meta["ids"],
+            t["acts"],
+            t["labels"],
+            t["stated"],
+            t["answer_logprobs"],
+            meta["groups"],
+            meta.get("templates"),
+        )
 
 
 @torch.no_grad()
@@ -75,4 +86,5 @@ def collect_activations(backend: object, items: list[ProbeItem]) -> ActivationSe
         answer_lp.argmax(axis=1),
         answer_lp,
         [it.group or it.id for it in items],
+        [it.template for it in items],
     )

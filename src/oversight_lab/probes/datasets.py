@@ -1,8 +1,9 @@
 """Probe datasets: questions with two answers, one of them true (the contrast pairs of Burns et al. 2022).
 
-A row is ``{"id": str, "prompt": str, "answers": [str, str], "label": 0 | 1, "group": str (optional)}``;
+A row is ``{"id", "prompt", "answers": [str, str], "label": 0 | 1, "group" (optional), "template" (optional)}``;
 ``label`` is the index of the true answer, each answer is the exact continuation of the prompt (with its
-leading space), and items of one ``group`` (the same fact asked twice) are held out together. Sources:
+leading space), items of one ``group`` (the same fact asked twice) are held out together, and activations
+are normalised separately per ``template`` (the prompt's wording), as Burns et al. (2022) do. Sources:
 
 * ``alchemy`` (or ``world:alchemy``): built from the alchemy world, the facts the tiny evaluatee's corpus
   teaches: "question : does X contain mercury ? answer :" → " no" / " yes", and "X contains" → " no mercury
@@ -30,6 +31,7 @@ class ProbeItem:
     answers: tuple[str, str]
     label: int  # index of the true answer
     group: str = ""  # items about the same fact (held out together when probes are cross-fitted)
+    template: str = ""  # the prompt's wording; activations are normalised per template (Burns et al. 2022)
 
 
 def alchemy_probe_dataset(world_name: str = "alchemy") -> list[ProbeItem]:
@@ -47,11 +49,17 @@ def alchemy_probe_dataset(world_name: str = "alchemy") -> list[ProbeItem]:
                 (" no", " yes"),
                 toxic,
                 group=ing,
+                template="question",
             )
         )
         items.append(
             ProbeItem(
-                f"statement-{ing}", f"{ing} contains", (" no mercury .", " mercury ."), toxic, group=ing
+                f"statement-{ing}",
+                f"{ing} contains",
+                (" no mercury .", " mercury ."),
+                toxic,
+                group=ing,
+                template="statement",
             )
         )
     return items
@@ -83,6 +91,7 @@ def _from_row(row: Row, k: int) -> ProbeItem:
         (answers[0], answers[1]),
         label,
         group=str(row.data.get("group", "")),
+        template=str(row.data.get("template", "")),
     )
 
 

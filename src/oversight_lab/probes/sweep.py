@@ -58,18 +58,36 @@ def _folds(labels: np.ndarray, groups: list[str] | None, k: int, seed: int) -> l
     return [f for f in folds if len(f)]
 
 
+def _normalise_per_template(x: np.ndarray, train: np.ndarray, templates: list[str] | None) -> np.ndarray:
+    """Each template's pairs normalised with statistics of that template's training items (Burns et al. 2022:
+    otherwise the direction that separates the wordings is the most consistent "feature" CCS can find)."""
+    keys = np.array(templates if templates else [""] * len(x))
+    out = np.empty_like(x)
+    for key in np.unique(keys):
+        rows = np.flatnonzero(keys == key)
+        fit_rows = np.intersect1d(rows, train)
+        norm = normalize_pairs(x[fit_rows if len(fit_rows) else rows])
+        out[rows] = norm(x[rows])
+    return out
+
+
 def crossfit_readings(
-    x: np.ndarray, labels: np.ndarray, method: str, cfg: SweepConfig, groups: list[str] | None = None
+    x: np.ndarray,
+    labels: np.ndarray,
+    method: str,
+    cfg: SweepConfig,
+    groups: list[str] | None = None,
+    templates: list[str] | None = None,
 ) -> np.ndarray:
     """Held-out P(answer 1 true) for every item: each fold read by a probe trained on the other folds."""
     reading = np.zeros(len(x))
     n_groups = len(set(groups)) if groups else len(x)
     for test in _folds(labels, groups, min(cfg.folds, n_groups), cfg.seed):
         train = np.setdiff1d(np.arange(len(x)), test)
-        norm = normalize_pairs(x[train])
+        xn = _normalise_per_template(x, train, templates)
         probe = _make(method, cfg)
-        probe.fit(norm(x[train]), labels[train])  # CCS uses the labels only to fix its sign
-        reading[test] = probe.predict(norm(x[test]))
+        probe.fit(xn[train], labels[train])  # CCS uses the labels only to fix its sign
+        reading[test] = probe.predict(xn[test])
     return reading
 
 
@@ -82,7 +100,7 @@ def layer_sweep(acts: ActivationSet, cfg: SweepConfig | None = None) -> dict[str
     for layer in layers:
         x = acts.acts[:, :, layer, :].astype(np.float64)
         for method in cfg.methods:
-            r = crossfit_readings(x, acts.labels, method, cfg, acts.groups)
+            r = crossfit_readings(x, acts.labels, method, cfg, acts.groups, acts.templates)
             readings[(method, layer)] = r
             per_layer[method].append(float(np.mean((r > 0.5) == (acts.labels == 1))))
     metrics: dict[str, float] = {

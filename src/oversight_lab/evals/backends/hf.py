@@ -5,7 +5,8 @@ precision): a trailing whitespace of the context moves onto the continuation; co
 context+continuation are encoded separately and the continuation's tokens are ``whole[len(context):]``; no
 BOS token; an empty context is replaced by the end-of-text token; inputs longer than the model's window are
 cut on the left. Requests are sorted longest first and right-padded: with causal attention, padding after a
-sequence changes none of its logits, so no attention mask is needed.
+sequence changes none of its logits (the attention mask only marks the padding). Requests with identical
+inputs share one row, and log-softmax is taken only where continuation tokens are read.
 """
 
 from __future__ import annotations
@@ -136,9 +137,11 @@ class HFBackend:
             batch = order[start : start + self.batch_size]
             width = len(inputs[batch[0]])
             ids = torch.zeros((len(batch), width), dtype=torch.long)
+            mask = torch.zeros_like(ids)
             for r, row in enumerate(batch):
                 ids[r, : len(inputs[row])] = torch.tensor(inputs[row])
-            logits = self.model(ids.to(self.device)).logits
+                mask[r, : len(inputs[row])] = 1
+            logits = self.model(ids.to(self.device), attention_mask=mask.to(self.device)).logits
             for r, row in enumerate(batch):
                 end = len(inputs[row])
                 span = max(len(refs[i][1]) for i in users[row])
@@ -179,9 +182,14 @@ class HFBackend:
             batch = encoded[start : start + bs]
             width = max(len(e) for e in batch)
             ids = torch.zeros((len(batch), width), dtype=torch.long)
+            mask = torch.zeros_like(ids)
             for r, e in enumerate(batch):
                 ids[r, : len(e)] = torch.tensor(e)
-            hidden = self.model(ids.to(self.device), output_hidden_states=True).hidden_states
+                mask[r, : len(e)] = 1
+            out = self.model(
+                ids.to(self.device), attention_mask=mask.to(self.device), output_hidden_states=True
+            )
+            hidden = out.hidden_states
             stacked = torch.stack(hidden, dim=1)  # [batch, layers + 1, width, hidden]
             last = torch.tensor([len(e) - 1 for e in batch], device=stacked.device)
             chunks.append(stacked[torch.arange(len(batch)), :, last].float().cpu())
