@@ -1,6 +1,6 @@
 """Log-likelihood multiple-choice throughput: oversight-lab's scorer vs lm-evaluation-harness, one command.
 
-    python benchmarks/bench_evals.py [--items 400] [--repeats 5] [--batch-size 32] [--threads 1] [--out FILE.json]
+    python benchmarks/bench_evals.py [--items 400] [--repeats 5] [--batch-size 32] [--threads 1] [--out F]
 
 Both score the same items (MMLU-format four-choice questions written into a local JSONL) with the same prompt
 and continuations, on the same tiny GPT-2 (byte-level BPE, built in-process), batch size and threads. Timed:
