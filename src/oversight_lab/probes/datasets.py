@@ -1,7 +1,7 @@
 """Probe datasets: questions with two answers, one of them true (the contrast pairs of Burns et al. 2022).
 
-A row is ``{"id", "prompt", "answers": [str, str], "label": 0 | 1, "group", "template"}`` (the last two optional);
-``label`` is the index of the true answer, each answer is the exact continuation of the prompt (with its
+A row is ``{"id", "prompt", "answers": [str, str], "label": 0 | 1, "group", "template"}`` (the last two
+optional); ``label`` is the index of the true answer, each answer is the exact continuation of the prompt (with its
 leading space), items of one ``group`` (the same fact asked twice) are held out together, and activations
 are normalised separately per ``template`` (the prompt's wording), as Burns et al. (2022) do. Sources:
 
