@@ -1,9 +1,10 @@
 """Probe datasets: questions with two answers, one of them true (the contrast pairs of Burns et al. 2022).
 
 A row is ``{"id", "prompt", "answers": [str, str], "label": 0 | 1, "group", "template"}`` (the last two
-optional); ``label`` is the index of the true answer, each answer is the exact continuation of the prompt (with its
-leading space), items of one ``group`` (the same fact asked twice) are held out together, and activations
-are normalised separately per ``template`` (the prompt's wording), as Burns et al. (2022) do. Sources:
+optional); ``label`` is the index of the true answer, each answer is the exact continuation of the prompt
+(with its leading space), items of one ``group`` (the same fact asked twice) are held out together, and
+activations are normalised separately per ``template`` (the prompt's wording), as Burns et al. (2022) do.
+Sources:
 
 * ``alchemy`` (or ``world:alchemy``): built from the alchemy world, the facts the tiny evaluatee's corpus
   teaches: "question : does X contain mercury ? answer :" → " no" / " yes", and "X contains" → " no mercury
