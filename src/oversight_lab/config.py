@@ -49,11 +49,11 @@ class EvaluatorSpec(_Strict):
 
 
 class FeedbackConfig(_Strict):
-    n_comparisons: int = Field(1000, ge=10, description="pairs sampled from the initial policy and compared")
+    n_comparisons: int = Field(800, ge=10, description="pairs sampled from the initial policy and compared")
 
 
 class RewardModelConfig(_Strict):
-    steps: int = Field(150, ge=1, description="RewardTrainer steps per member")
+    steps: int = Field(100, ge=1, description="RewardTrainer steps per member")
     batch_size: int = Field(32, ge=1)
     lr: float = Field(2e-3, gt=0)
     ensemble_size: int = Field(1, ge=1, description="members, each on a bootstrap resample (Coste et al. 2023)")
@@ -65,7 +65,7 @@ class RewardModelConfig(_Strict):
 class BestOfNConfig(_Strict):
     enabled: bool = True
     pool_size: int = Field(64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool")
-    n_tasks: int = Field(64, ge=1)
+    n_tasks: int = Field(48, ge=1)
 
 
 class RLSettings(_Strict):
@@ -82,7 +82,7 @@ class RLSettings(_Strict):
 
 class DPOSettings(_Strict):
     enabled: bool = True
-    steps: int = Field(30, ge=1)
+    steps: int = Field(20, ge=1)
     lr: float = Field(1e-4, gt=0)
     beta: float = Field(0.1, gt=0)
     batch_size: int = Field(32, ge=1)
@@ -90,7 +90,7 @@ class DPOSettings(_Strict):
 
 
 class CheckpointEvalConfig(_Strict):
-    n_tasks: int = Field(64, ge=1, description="held-out eval tasks scored at every checkpoint")
+    n_tasks: int = Field(48, ge=1, description="held-out eval tasks scored at every checkpoint")
     samples_per_task: int = Field(4, ge=1)
 
 

@@ -15,8 +15,7 @@ from oversight_lab.runs.summary import per_seed_headlines
 
 pytestmark = pytest.mark.slow
 
-STORY = {"seeds": 1, "workers": 2, "rl.steps": 30, "rl.checkpoint_every": 10, "dpo.steps": 10,
-         "dpo.checkpoint_every": 5, "eval.n_tasks": 48}
+STORY = {"seeds": 1, "workers": 2, "dpo.steps": 10, "dpo.checkpoint_every": 5}  # the default budget otherwise
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +76,7 @@ def test_run_directory_is_complete(story_run):
     for r in rows:  # namespaced metric names everywhere
         assert all("/" in k for k in r if k not in {"arm", "seed", "optimizer", "step", "n"})
     cmp_file = run_dir / "arms" / "flawed" / "seed-0" / "comparisons.jsonl"
-    assert sum(1 for _ in open(cmp_file)) == 1000
+    assert sum(1 for _ in open(cmp_file)) == 800
     assert "gold" not in cmp_file.read_text()  # the optimiser's inputs carry no gold
     assert summary["arms"]["flawed"]["aggregate"]["rm_acc_evaluator"]["mean"] > 0.6
 
