@@ -46,7 +46,8 @@ def run_probe(
     acts.save(out)
     cfg = SweepConfig(methods=methods, folds=folds, ccs_tries=ccs_tries, ccs_epochs=ccs_epochs, seed=seed)
     result = layer_sweep(acts, cfg)
-    plot_layer_sweep(result, out / "layer_sweep.png", title=f"{backend.name} on {dataset}")
+    short = "/".join(backend.name.rstrip("/").split("/")[-3:])
+    plot_layer_sweep(result, out / "layer_sweep.png", title=f"…{short} on {dataset}")
     with (out / "items.jsonl").open("w") as fh:
         for it, reading, stated in zip(items, result["readings"], acts.stated):
             fh.write(

@@ -103,8 +103,10 @@ def layer_sweep(acts: ActivationSet, cfg: SweepConfig | None = None) -> dict[str
             r = crossfit_readings(x, acts.labels, method, cfg, acts.groups, acts.templates)
             readings[(method, layer)] = r
             per_layer[method].append(float(np.mean((r > 0.5) == (acts.labels == 1))))
+    share = float(np.mean(acts.labels == 1))
     metrics: dict[str, float] = {
         "probe/stated_acc": float(np.mean(acts.stated == acts.labels)),
+        "probe/majority": max(share, 1.0 - share),  # accuracy of always giving the commoner true answer
         "probe/n": float(len(acts.labels)),
     }
     for method, accs in per_layer.items():
@@ -138,11 +140,12 @@ def plot_layer_sweep(result: dict[str, Any], out_path: str | Path, title: str = 
     for method, accs in result["per_layer"].items():
         ax.plot(result["layers"], accs, marker="o", label=method)
     ax.axhline(result["metrics"]["probe/stated_acc"], color="k", ls="--", lw=1, label="model's stated answer")
-    ax.axhline(0.5, color="grey", ls=":", lw=1)
+    ax.axhline(result["metrics"]["probe/majority"], color="grey", ls=":", lw=1, label="majority answer")
+    ax.set_xticks(result["layers"])
     ax.set_xlabel("layer (0 = embeddings)")
     ax.set_ylabel("held-out accuracy")
     ax.set_ylim(0, 1.02)
-    ax.set_title(title or "probe accuracy by layer")
+    ax.set_title(title or "probe accuracy by layer", fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
     out = Path(out_path)
