@@ -95,7 +95,8 @@ def main() -> None:
         ("`full` (the default) fsyncs every commit, so an acknowledged label survives a power cut as well as a "
         "killed server; `normal` (`serve --sync normal`) survives a killed server but not a power cut. The "
         "load test (`tests/server/test_load.py`) also kills the server with SIGKILL mid-load, restarts it, and "
-        "checks that every acknowledged label is present and that finishing the load gives exactly 1000 rows. "
+        "checks that every acknowledged label is present and that finishing the load gives exactly the "
+        "expected rows (50 x 8 = 400), none duplicated. "
         "Retried connections: requests resent after the server dropped a kept-alive connection (safe: asking "
         "for the next item returns the open one, and a resent label is answered with the stored one)."),
         "",
