@@ -47,7 +47,8 @@ def one_run(sync: str, people: int, each: int, postgres: str | None = None) -> d
             result = run_load(server.url, annotators, each, timeout_s=300)
         db = Database(url)
         with db.read() as s:
-            rows, distinct = s.execute(text("SELECT count(*), count(DISTINCT assignment_id) FROM labels")).one()
+            query = text("SELECT count(*), count(DISTINCT assignment_id) FROM labels")
+            rows, distinct = s.execute(query).one()
         db.engine.dispose()
     if result.errors or rows != people * each or distinct != rows:
         raise SystemExit(f"run failed: {rows} rows, {distinct} distinct, errors {result.errors[:3]}")
@@ -60,21 +61,27 @@ def main() -> None:
     ap.add_argument("--people", type=int, default=50)
     ap.add_argument("--each", type=int, default=20)
     ap.add_argument("--out", type=Path, help="write the markdown section here")
-    ap.add_argument("--postgres", help="also run on this disposable PostgreSQL database (its schema is dropped)")
+    ap.add_argument("--postgres", help="also run on this disposable PostgreSQL database (its schema is "
+                    "dropped)")
     args = ap.parse_args()
+    cmd = f"python benchmarks/bench_server.py --runs {args.runs}"
+    cmd += " --postgres URL" if args.postgres else ""
+    intro = (
+        f"`{cmd}`: {args.people} concurrent simulated annotators x {args.each} submissions on loopback "
+        "against `oversight-lab serve` (one uvicorn process; SQLite in WAL mode unless stated), closed loop, "
+        f"median of {args.runs} runs; every run stored exactly {args.people * args.each} labels, one per "
+        "assignment. Latency is per request, measured by the client, and includes queueing behind the other "
+        f"{args.people - 1} annotators: writes are serialised, one transaction at a time. Machine: "
+        f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}, 2 cores "
+        "shared by the server and the load generator."
+    )
     lines = [
         "## Web app (human comparisons)",
         "",
-        (f"`python benchmarks/bench_server.py --runs {args.runs}`: {args.people} concurrent simulated annotators x "
-        f"{args.each} submissions on loopback against `oversight-lab serve` (one uvicorn process; SQLite in WAL "
-        f"mode unless stated), closed loop, median of {args.runs} runs; every run stored exactly {args.people * args.each} "
-        "labels, one per assignment. Latency is per request, measured by the client, and includes queueing "
-        f"behind the other {args.people - 1} annotators: writes are serialised, one transaction at a time. "
-        f"Machine: {platform.machine()}, {platform.python_implementation()} {platform.python_version()}, "
-        "2 cores shared by the server and the load generator."),
+        intro,
         "",
-        ("| database | submissions/s | label p50 (ms) | label p99 (ms) | next-item p50 (ms) | next-item p99 (ms) "
-        "| retried connections |"),
+        "| database | submissions/s | label p50 (ms) | label p99 (ms) | next-item p50 (ms) "
+        "| next-item p99 (ms) | retried connections |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     load_before = os.getloadavg()[0]
@@ -90,13 +97,14 @@ def main() -> None:
                      f"{med['retries']:.0f} |")
     lines += [
         "",
-        f"Load average before the runs: {load_before:.1f} (other work on the machine slows these figures).",
+        f"Load average before the runs: {load_before:.1f} (other work on the machine slows these "
+        "figures).",
         "",
-        ("`full` (the default) fsyncs every commit, so an acknowledged label survives a power cut as well as a "
-        "killed server; `normal` (`serve --sync normal`) survives a killed server but not a power cut. The "
-        "load test (`tests/server/test_load.py`) also kills the server with SIGKILL mid-load, restarts it, and "
-        "checks that every acknowledged label is present and that finishing the load gives exactly the "
-        "expected rows (50 x 8 = 400), none duplicated. "
+        ("`full` (the default) fsyncs every commit, so an acknowledged label survives a power cut as well "
+        "as a killed server; `normal` (`serve --sync normal`) survives a killed server but not a power cut. "
+        "The load test (`tests/server/test_load.py`) also kills the server with SIGKILL mid-load, restarts "
+        "it, and checks that every acknowledged label is present and that finishing the load gives exactly "
+        "the expected rows (50 x 8 = 400), none duplicated. "
         "Retried connections: requests resent after the server dropped a kept-alive connection (safe: asking "
         "for the next item returns the open one, and a resent label is answered with the stored one)."),
         "",

@@ -61,7 +61,8 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             import playwright  # noqa: F401
             import pytest_playwright  # noqa: F401
         except ImportError:
-            reason = "playwright / pytest-playwright are not installed (pip install playwright pytest-playwright)"
+            reason = ("playwright / pytest-playwright are not installed "
+                      "(pip install playwright pytest-playwright)")
     if reason:
         for item in items:
             if "browser" in item.keywords:
@@ -165,7 +166,8 @@ class LiveServer:
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning"))
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
     def __enter__(self) -> Self:

@@ -91,7 +91,8 @@ def test_time_limit_enforced_by_server(api: Api) -> None:
     # the person gets a new item, never the same one; the expired cell is free again for someone else
     again = api.next(tok)
     assert again["assignment_id"] != nxt["assignment_id"] and again["prompt"] is not None
-    mine = {a.item_id for a in rows(api, Assignment) if a.id in (nxt["assignment_id"], again["assignment_id"])}
+    ids = (nxt["assignment_id"], again["assignment_id"])
+    mine = {a.item_id for a in rows(api, Assignment) if a.id in ids}
     assert len(mine) == 2
     theirs = api.next(other)
     first_item = next(a.item_id for a in rows(api, Assignment) if a.id == nxt["assignment_id"])
@@ -197,12 +198,16 @@ def test_dashboard_numbers_hand_computed(make_api: Any) -> None:
 def test_push_items_and_batch_status(api: Api) -> None:
     item = {"task_id": "t-1", "prompt": "request red recipe :", "answer_a": " sulfur alum",
             "answer_b": " orpiment myrrh warning mercury", "task_spec": {"request": ["red"]}, "policy": "p"}
-    r = api.admin("POST", "/api/admin/items", json={"items": [item, {**item, "task_id": "t-2"}], "batch": "b1"})
+    two = [item, {**item, "task_id": "t-2"}]
+    r = api.admin("POST", "/api/admin/items", json={"items": two, "batch": "b1"})
     assert r.status_code == 201 and len(r.json()["item_ids"]) == 2
     assert api.admin("POST", "/api/admin/items", json={"items": [item], "batch": "b1"}).status_code == 409
     status = api.admin("GET", "/api/admin/batches/b1").json()
     assert [i["task_id"] for i in status["items"]] == ["t-1", "t-2"] and status["items"][0]["labels"] == []
     assert api.admin("GET", "/api/admin/batches/nope").status_code == 404
+    many = [{**item, "task_id": f"m{i}", "prompt": "request red recipe : " + "x" * 300} for i in range(400)]
+    big = api.admin("POST", "/api/admin/items", json={"items": many})  # > 64 KiB: admin pushes may be large
+    assert big.status_code == 201 and len(big.json()["item_ids"]) == 400
     bad = api.admin("POST", "/api/admin/items", json={"items": [{"task_id": "x"}]})
     assert bad.status_code == 422 and "items.0.prompt" in bad.json()["error"]
 

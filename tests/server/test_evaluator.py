@@ -30,7 +30,7 @@ time_limit_s: 60
 """
 
 
-def simulated_human(url: str, token: str, world: AlchemyWorld, stop: threading.Event, flip: bool = False) -> None:
+def simulated_human(url: str, token: str, world: AlchemyWorld, stop: threading.Event) -> None:
     """Labels whatever it is served by the world's gold (an expert-quality person), until stopped."""
     tasks = {t.prompt: t for t in world.tasks("eval", 20, seed=0)}
     with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=10) as c:
@@ -43,8 +43,6 @@ def simulated_human(url: str, token: str, world: AlchemyWorld, stop: threading.E
             gl = world.gold(task, world.parse(task, nxt["left"]))
             gr = world.gold(task, world.parse(task, nxt["right"]))
             strength = 0 if gl == gr else (-2 if gl > gr else 2)
-            if flip:
-                strength = -strength
             c.post(f"/api/assignments/{nxt['assignment_id']}/label",
                    json={"strength": strength, "confidence": 0.9 if strength else 0.5})
 
@@ -64,7 +62,8 @@ def test_compare_batch_with_people_in_the_loop(live: Any) -> None:
     ev = HumanEvaluator(url, ADMIN, timeout_s=30, poll_s=0.05, policy="ckpt-7")
     assert ev.labels_per_item == 2 and ev.conditions == ["unaided", "critique"]
     stop = threading.Event()
-    humans = [threading.Thread(target=simulated_human, args=(url, t, world, stop), daemon=True) for t in tokens]
+    humans = [threading.Thread(target=simulated_human, args=(url, t, world, stop), daemon=True)
+              for t in tokens]
     for h in humans:
         h.start()
     try:

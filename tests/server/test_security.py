@@ -1,4 +1,4 @@
-"""Security: authentication, roles, no gold or others' labels in annotator responses, inert model text, limits."""
+"""Security: authentication, roles, no gold or others' labels for annotators, inert model text, limits."""
 
 from __future__ import annotations
 
@@ -79,7 +79,8 @@ def test_cross_site_post_refused(api: Api) -> None:
 
 def test_gold_and_others_labels_absent_from_every_annotator_response(make_api: Any) -> None:
     api = make_api(OPAQUE)
-    expert, a, b = api.invite("expert", "Dr Expert"), api.invite("annotator", "Ann"), api.invite("annotator", "Bo")
+    expert = api.invite("expert", "Dr Expert")
+    a, b = api.invite("annotator", "Ann"), api.invite("annotator", "Bo")
     while not (nxt := api.next(expert))["done"]:
         api.label(expert, nxt["assignment_id"], -3, 0.99, rationale="GOLDSECRET rationale")
     for _ in range(4):  # b labels items that a will see too (overlap 2)
@@ -147,8 +148,16 @@ def test_oversized_bodies_refused(api: Api) -> None:
                 headers={"Content-Type": "application/json"})
     assert r.status_code == 413
     long = api.label(tok, aid, 1, rationale="y" * 2001)
-    assert long.status_code == 422 and long.json()["where"] == "rationale" and "limit is 2000" in long.json()["error"]
+    assert long.status_code == 422 and long.json()["where"] == "rationale"
+    assert "limit is 2000" in long.json()["error"]
     assert label_count(api) == 0
+
+
+def test_admin_body_limit(make_api: Any) -> None:
+    api = make_api(BASE_STUDY + "limits: {admin_body_bytes: 2048}\n")
+    item = {"task_id": "t", "prompt": "p" * 3000, "answer_a": "a", "answer_b": "b"}
+    r = api.admin("POST", "/api/admin/items", json={"items": [item]})
+    assert r.status_code == 413 and "limit is 2048" in r.json()["error"]
 
 
 @pytest.mark.parametrize(("body", "needle"), [

@@ -66,8 +66,9 @@ def test_world_items_are_reproducible_and_carry_no_gold(tmp_path: Path) -> None:
 
 
 def test_items_from_comparisons_file_ignore_labels(tmp_path: Path) -> None:
-    recs = [Comparison(task_id=f"t{i}", prompt=f"p{i}", answer_a=" a", answer_b=" b", chosen=i % 2, prob_a=0.9,
-                       evaluator="sim", policy="ckpt-3", task_spec={"request": ["red"]}) for i in range(4)]
+    recs = [Comparison(task_id=f"t{i}", prompt=f"p{i}", answer_a=" a", answer_b=" b", chosen=i % 2,
+                       prob_a=0.9, evaluator="sim", policy="ckpt-3", task_spec={"request": ["red"]})
+            for i in range(4)]
     write_comparisons(tmp_path / "c.jsonl", recs)
     study = parse_study("name: x\nitems: {source: comparisons, path: c.jsonl}\n", "s.yaml", tmp_path)
     items = load_items(study)
@@ -81,7 +82,8 @@ def test_items_from_comparisons_file_ignore_labels(tmp_path: Path) -> None:
 
 
 def test_inline_item_errors_name_the_index(tmp_path: Path) -> None:
-    text = ("name: x\nitems:\n  source: inline\n  inline:\n    - {task_id: a, prompt: p, answer_a: x, answer_b: y}\n"
+    text = ("name: x\nitems:\n  source: inline\n  inline:\n"
+            "    - {task_id: a, prompt: p, answer_a: x, answer_b: y}\n"
             "    - {task_id: b, prompt: p, answer_a: x}\n")
     with pytest.raises(StudyError, match=r"key 'items\.inline\.1\.answer_b': Field required"):
         load_items(parse_study(text, "s.yaml", tmp_path))

@@ -62,19 +62,21 @@ class AppContext:
 
 
 class BodyLimit:
-    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before any parsing."""
+    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before any parsing.
+    Paths under ``/api/admin/`` (item pushes from ``HumanEvaluator``) get ``admin_limit`` instead."""
 
-    def __init__(self, app: Any, limit: int) -> None:
-        self.app, self.limit = app, limit
+    def __init__(self, app: Any, limit: int, admin_limit: int) -> None:
+        self.app, self.default, self.admin_limit = app, limit, admin_limit
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.admin_limit if scope.get("path", "").startswith("/api/admin/") else self.default
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
-            await self._refuse(send, declared.decode(errors="replace"))
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await self._refuse(send, declared.decode(errors="replace"), limit)
             return
         chunks, total, more = [], 0, True
         while more:  # read (a bounded amount) ahead, so chunked bodies are limited too
@@ -82,8 +84,8 @@ class BodyLimit:
             if msg["type"] == "http.disconnect":
                 return
             total += len(msg.get("body", b""))
-            if total > self.limit:
-                await self._refuse(send, f"more than {total}")
+            if total > limit:
+                await self._refuse(send, f"more than {total}", limit)
                 return
             chunks.append(msg.get("body", b""))
             more = msg.get("more_body", False)
@@ -99,8 +101,8 @@ class BodyLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send: Callable, size: str) -> None:
-        body = json.dumps({"error": f"request body too large ({size} bytes; the limit is {self.limit})",
+    async def _refuse(self, send: Callable, size: str, limit: int) -> None:
+        body = json.dumps({"error": f"request body too large ({size} bytes; the limit is {limit})",
                            "where": "body"}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
@@ -143,8 +145,8 @@ def require(*roles: str) -> Callable[[Request], Participant]:
     def dep(request: Request) -> Participant:
         p = current(request)
         if p is None:
-            raise svc.ServiceError(401, "not signed in: open your invite link, or send 'Authorization: Bearer "
-                                   "<token>'")
+            raise svc.ServiceError(401, "not signed in: open your invite link, or send "
+                                   "'Authorization: Bearer <token>'")
         if p.role not in roles:
             raise svc.ServiceError(403, f"this needs the role {' or '.join(roles)}; you are {p.role}")
         return p
@@ -231,7 +233,8 @@ def label(assignment_id: int, body: svc.LabelIn, request: Request,
     ctx = ctx_of(request)
     with ctx.db.write() as s:
         lab, created = svc.submit_label(s, ctx.study, p, assignment_id, body, ctx.clock(), via="api")
-        out = {"label_id": lab.id, "assignment_id": assignment_id, "revision": lab.revision, "created": created}
+        out = {"label_id": lab.id, "assignment_id": assignment_id, "revision": lab.revision,
+               "created": created}
     return JSONResponse(out, status_code=201 if created else 200)
 
 
@@ -248,7 +251,8 @@ def chat(assignment_id: int, body: ChatIn, request: Request,
 def study_info(request: Request, p: Admin) -> dict[str, Any]:
     cfg = ctx_of(request).study
     return {"name": cfg.config.name, "sha256": cfg.sha256, "overlap": cfg.config.overlap,
-            "conditions": [c.model_dump() for c in cfg.config.conditions], "time_limit_s": cfg.config.time_limit_s}
+            "conditions": [c.model_dump() for c in cfg.config.conditions],
+            "time_limit_s": cfg.config.time_limit_s}
 
 
 @api.post("/admin/invites", status_code=201)
@@ -380,5 +384,6 @@ def create_app(study: Study, db_url: str, *, run_migrations: bool = True, assist
     app.include_router(api)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(BodyLimit, limit=study.config.limits.body_bytes)
+    app.add_middleware(BodyLimit, limit=study.config.limits.body_bytes,
+                       admin_limit=study.config.limits.admin_body_bytes)
     return app

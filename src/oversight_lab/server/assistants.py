@@ -45,7 +45,7 @@ class Assistant(ABC):
 
     @abstractmethod
     def chat(self, item: Shown, history: list[tuple[str, str]], message: str) -> str:
-        """A reply to ``message``; ``history`` is earlier (speaker, text) turns, speaker 'person'/'assistant'."""
+        """A reply to ``message``; ``history``: earlier (speaker, text) turns ('person' or 'assistant')."""
 
 
 class WorldAssistant(Assistant):
@@ -85,8 +85,8 @@ class WorldAssistant(Assistant):
         words = set(re.findall(r"[a-z]+", message.lower()))
         mentioned = sorted(w for w in words if w in set(item.left.split()) | set(item.right.split()))
         if mentioned:
-            return " ".join(f"{w}: {'hazardous, as far as I know' if w in self.known else 'no hazard I know of'}."
-                            for w in mentioned)
+            says = {True: "hazardous, as far as I know", False: "no hazard I know of"}
+            return " ".join(f"{w}: {says[w in self.known]}." for w in mentioned)
         return "I can tell you what I know about the ingredients of either answer. " + self.critique(item)
 
 
@@ -106,7 +106,7 @@ class StaticAssistant(Assistant):
 
 
 class OpenAIAssistant(Assistant):
-    """An OpenAI-compatible ``/chat/completions`` endpoint. ``transport`` lets tests substitute a fake server."""
+    """An OpenAI-compatible ``/chat/completions`` endpoint; ``transport`` lets tests substitute a server."""
 
     SYSTEM = ("You help a person decide which of two answers to a task is better. Refer to them as the left "
               "answer and the right answer. Be brief and point out errors and hazards.")
@@ -122,7 +122,8 @@ class OpenAIAssistant(Assistant):
         if self.cfg.api_key_env:
             key = os.environ.get(self.cfg.api_key_env)
             if not key:
-                raise StudyError(f"assistant.api_key_env: environment variable {self.cfg.api_key_env} is not set")
+                raise StudyError(f"assistant.api_key_env: environment variable {self.cfg.api_key_env} "
+                                 "is not set")
             headers["Authorization"] = f"Bearer {key}"
         url = str(self.cfg.base_url).rstrip("/") + "/chat/completions"
         with httpx.Client(timeout=self.cfg.timeout_s, transport=self.transport) as client:

@@ -89,7 +89,8 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path, typer.Argument(help="Output directory.")],
         db: Annotated[str | None, typer.Option("--db", help="SQLite file or database URL "
                                                 "(default: STUDY.db).")] = None,
-        no_dataset: Annotated[bool, typer.Option("--no-dataset", help="Skip the Hugging Face dataset.")] = False,
+        no_dataset: Annotated[bool, typer.Option("--no-dataset",
+                                                 help="Skip the Hugging Face dataset.")] = False,
     ) -> None:
         """Export a study's data: long-format CSV/Parquet, comparisons, TRL JSONL, HF dataset, study.yaml."""
         from sqlalchemy.exc import SQLAlchemyError

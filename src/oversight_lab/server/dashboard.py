@@ -162,7 +162,8 @@ def dashboard(s: Session, study: Study, now: datetime) -> dict[str, Any]:
     assignments = {a.id: a for a in s.scalars(select(Assignment).where(Assignment.kind == "annotate"))}
     first = {e.assignment_id: e.at for e in s.scalars(select(Event).where(Event.kind == "first_interaction"))}
     originals = list(s.scalars(select(Label).where(Label.kind == "annotate", Label.revision == 0)))
-    secs = [(lab.submitted_at - assignments[lab.assignment_id].served_at).total_seconds() for lab in originals]
+    secs = [(lab.submitted_at - assignments[lab.assignment_id].served_at).total_seconds()
+            for lab in originals]
     to_first = [(first[a] - assignments[a].served_at).total_seconds() for a in first if a in assignments]
     labelled = {lab.assignment_id for lab in originals}
     expired = sum(1 for a in assignments.values() if a.id not in labelled and a.expires_at <= now)

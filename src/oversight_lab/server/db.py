@@ -270,7 +270,8 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """A serialised write transaction; committed on success (before the caller answers), else rolled back."""
+        """A serialised write transaction: committed on success (before the caller answers), else rolled
+        back."""
         with self._lock, self.sessions() as s:
             token = _WRITE.set(True)
             try:

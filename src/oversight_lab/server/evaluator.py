@@ -77,8 +77,8 @@ class HumanEvaluator(Evaluator):
         names = [c["name"] for c in info["conditions"]]
         unknown = sorted(set(conditions or []) - set(names))
         if unknown:
-            raise HumanEvaluatorError(f"{self.base_url}: unknown condition(s) {', '.join(unknown)}; the study "
-                                      f"has {', '.join(names)}")
+            raise HumanEvaluatorError(f"{self.base_url}: unknown condition(s) {', '.join(unknown)}; "
+                                      f"the study has {', '.join(names)}")
         self.conditions = list(conditions) if conditions else names
         self.labels_per_item = labels_per_item or info["overlap"] * len(self.conditions)
         self.study = {"name": info["name"], "sha256": info["sha256"]}
@@ -100,8 +100,8 @@ class HumanEvaluator(Evaluator):
 
     def push(self, pairs: Sequence[tuple[Task, str, str]]) -> str:
         """Queue the pairs as one batch; returns the batch id."""
-        items = [{"task_id": t.id, "prompt": t.prompt, "answer_a": a, "answer_b": b, "task_spec": dict(t.spec),
-                  "policy": self.policy} for t, a, b in pairs]
+        items = [{"task_id": t.id, "prompt": t.prompt, "answer_a": a, "answer_b": b,
+                  "task_spec": dict(t.spec), "policy": self.policy} for t, a, b in pairs]
         return self._call("POST", "/api/admin/items", json={"items": items})["batch"]
 
     def collect(self, batch: str, timeout_s: float | None = None) -> list[Preference]:
@@ -109,7 +109,8 @@ class HumanEvaluator(Evaluator):
         deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
         while True:
             status = self._call("GET", f"/api/admin/batches/{batch}")
-            labels = [[x for x in it["labels"] if x["condition"] in self.conditions] for it in status["items"]]
+            labels = [[x for x in it["labels"] if x["condition"] in self.conditions]
+                      for it in status["items"]]
             missing = [it["task_id"] for it, ls in zip(status["items"], labels, strict=True)
                        if len(ls) < self.labels_per_item]
             if not missing:

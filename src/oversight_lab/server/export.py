@@ -58,7 +58,8 @@ def long_rows(s: Session, study: Study) -> list[dict[str, Any]]:
     assignments = {a.id: a for a in s.scalars(select(Assignment))}
     people = {p.id: p for p in s.scalars(select(Participant))}
     first = {e.assignment_id: e.at for e in s.scalars(select(Event).where(Event.kind == "first_interaction"))}
-    turns = Counter(m.assignment_id for m in s.scalars(select(ChatMessage).where(ChatMessage.speaker == "person")))
+    said = select(ChatMessage).where(ChatMessage.speaker == "person")
+    turns = Counter(m.assignment_id for m in s.scalars(said))
     gold = gold_choices(latest_labels(s, "gold"))
     latest = {lab.id for lab in latest_labels(s)}
     assist = {c.name: c.assistance for c in cfg.conditions}
@@ -69,10 +70,12 @@ def long_rows(s: Session, study: Study) -> list[dict[str, Any]]:
         rows.append({
             "label_id": lab.id, "revision": lab.revision, "supersedes": lab.supersedes,
             "is_latest": lab.id in latest, "kind": lab.kind, "participant_id": lab.participant_id,
-            "participant_role": people[lab.participant_id].role, "item_id": lab.item_id, "task_id": it.task_id,
+            "participant_role": people[lab.participant_id].role, "item_id": lab.item_id,
+            "task_id": it.task_id,
             "batch": it.batch, "is_gold": it.is_gold, "condition": lab.condition,
             "assistance": assist.get(lab.condition, "expert"), "flipped": a.flipped, "strength": lab.strength,
-            "strength_shown": lab.strength_shown, "chosen": None if lab.strength == 0 else int(lab.strength > 0),
+            "strength_shown": lab.strength_shown,
+            "chosen": None if lab.strength == 0 else int(lab.strength > 0),
             "prob_a": _prob_a(lab.strength, lab.confidence), "margin": abs(lab.strength) / 3,
             "confidence": lab.confidence, "rationale": lab.rationale, "via": lab.via,
             "served_at": _iso(a.served_at), "first_interaction_at": _iso(first.get(a.id)),

@@ -36,7 +36,8 @@ def check_loopback(base_url: str) -> None:
             return
     except ValueError:
         pass
-    raise ValueError(f"{base_url}: load is only ever sent to a loopback address (127.0.0.0/8, ::1, localhost)")
+    raise ValueError(f"{base_url}: load is only ever sent to a loopback address "
+                     "(127.0.0.0/8, ::1, localhost)")
 
 
 @dataclass
@@ -140,7 +141,8 @@ async def _one(client: Any, a: Annotator, per_annotator: int, deadline: float, r
     a.done = len(a.acked) >= per_annotator
 
 
-async def _run(base_url: str, annotators: list[Annotator], per_annotator: int, timeout_s: float) -> LoadResult:
+async def _run(base_url: str, annotators: list[Annotator], per_annotator: int, timeout_s: float,
+               ) -> LoadResult:
     import httpx
 
     res = LoadResult([], [], 0.0, [], 0, "completed")
@@ -168,8 +170,8 @@ def run_load(base_url: str, annotators: list[Annotator], per_annotator: int, tim
 class ServerProcess:
     """``oversight-lab serve`` in a child process on a free loopback port (so it can be ``kill -9``-ed)."""
 
-    def __init__(self, study: Path, db: Path | str, admin_token: str, sync: str = "full", log: Path | None = None,
-                 ) -> None:
+    def __init__(self, study: Path, db: Path | str, admin_token: str, sync: str = "full",
+                 log: Path | None = None) -> None:
         self.study, self.db, self.admin_token, self.sync, self.log = study, db, admin_token, sync, log
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))

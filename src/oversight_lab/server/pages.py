@@ -123,7 +123,8 @@ def expert(request: Request, p: ExpertOnly) -> Response:
 
 @router.post("/label/{assignment_id}")
 def label_form(assignment_id: int, request: Request, p: Labeller, strength: Annotated[int, Form()],
-               confidence: Annotated[float, Form()] = 0.5, rationale: Annotated[str, Form()] = "") -> Response:
+               confidence: Annotated[float, Form()] = 0.5, rationale: Annotated[str, Form()] = "",
+               ) -> Response:
     ctx = ctx_of(request)
     if strength == 0:
         confidence = 0.5  # the form's slider is disabled for a tie

@@ -84,14 +84,15 @@ def freeze_study(s: Session, study: Study, now: datetime) -> StudyRow:
     """Store the study text on first start; later starts must bring the same text."""
     row = s.get(StudyRow, 1)
     if row is None:
-        row = StudyRow(id=1, name=study.config.name, yaml_text=study.text, sha256=study.sha256, created_at=now)
+        row = StudyRow(id=1, name=study.config.name, yaml_text=study.text, sha256=study.sha256,
+                       created_at=now)
         s.add(row)
         return row
     if row.sha256 != study.sha256:
-        raise ServiceError(409, f"{study.source}: the study file differs from the one frozen in this database "
-                           f"(sha256 {row.sha256[:12]} stored, {study.sha256[:12]} given); data collected "
-                           "under one protocol must not be mixed with another: use a new database, or the "
-                           "frozen text (oversight-lab export writes it out)")
+        raise ServiceError(409, f"{study.source}: the study file differs from the one frozen in this "
+                           f"database (sha256 {row.sha256[:12]} stored, {study.sha256[:12]} given); data "
+                           "collected under one protocol must not be mixed with another: use a new database, "
+                           "or the frozen text (oversight-lab export writes it out)")
     return row
 
 
@@ -167,8 +168,8 @@ def served_view(s: Session, study: Study, a: Assignment, now: datetime) -> Serve
     assert item is not None
     shown = _shown(item, a.flipped)
     chat_on = a.kind == "annotate" and study.config.condition(a.condition).assistance == "chat"
-    history = [(m.speaker, m.text) for m in s.scalars(
-        select(ChatMessage).where(ChatMessage.assignment_id == a.id).order_by(ChatMessage.id))] if chat_on else []
+    turns = select(ChatMessage).where(ChatMessage.assignment_id == a.id).order_by(ChatMessage.id)
+    history = [(m.speaker, m.text) for m in s.scalars(turns)] if chat_on else []
     labelled = s.scalar(select(exists().where(Label.assignment_id == a.id))) or False
     return Served(a.id, shown.prompt, shown.left, shown.right, a.critique, chat_on, history, a.expires_at,
                   max(0.0, (a.expires_at - now).total_seconds()), bool(labelled))
@@ -267,13 +268,16 @@ def submit_label(s: Session, study: Study, p: Participant, assignment_id: int, b
     limit = study.config.limits.rationale_chars
     rationale = (body.rationale or "").strip() or None
     if rationale is not None and len(rationale) > limit:
-        raise ServiceError(422, f"rationale has {len(rationale)} characters, the limit is {limit}", "rationale")
+        raise ServiceError(422, f"rationale has {len(rationale)} characters, the limit is {limit}",
+                           "rationale")
     if body.strength == 0 and body.confidence != 0.5:
         raise ServiceError(422, "a tie (strength 0) has confidence 0.5: neither answer is preferred",
                            "confidence")
     last = s.scalar(select(Label).where(Label.assignment_id == a.id).order_by(Label.revision.desc()).limit(1))
     if last is not None and not body.edit:
-        if (last.strength_shown, last.confidence, last.rationale) == (body.strength, body.confidence, rationale):
+        same = (last.strength_shown, last.confidence, last.rationale) == (body.strength, body.confidence,
+                                                                          rationale)
+        if same:
             return last, False  # a retry of an acknowledged (or committed but unacknowledged) submission
         raise ServiceError(409, f"assignment {a.id} is already labelled (label {last.id}); send edit=true to "
                            "revise it (the earlier label is kept)", "edit")

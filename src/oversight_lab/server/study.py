@@ -107,6 +107,8 @@ class LimitsConfig(_Strict):
     chat_chars: int = Field(500, ge=1, le=10_000)
     chat_turns: int = Field(10, ge=0, le=100)
     body_bytes: int = Field(65_536, ge=1024, le=10_000_000, description="Largest accepted request body.")
+    admin_body_bytes: int = Field(32_000_000, ge=1024, le=500_000_000,
+                                  description="Largest request body on admin routes (item pushes).")
 
 
 class StudyConfig(_Strict):
@@ -121,7 +123,8 @@ class StudyConfig(_Strict):
         default_factory=lambda: [ConditionConfig(name="unaided")], min_length=1)
     baseline: str | None = Field(None, description="The unaided condition of the sandwich gap; default: the "
                                  "first condition with assistance none.")
-    overlap: int = Field(2, ge=1, le=50, description="Labels wanted per (item, condition), by distinct people.")
+    overlap: int = Field(2, ge=1, le=50,
+                         description="Labels wanted per (item, condition), by distinct people.")
     gold_share: float = Field(0.25, ge=0, le=1, description="Share of items experts label as gold.")
     expert_overlap: int = Field(1, ge=1, le=10, description="Expert labels wanted per gold item.")
     time_limit_s: int = Field(600, ge=5, le=86_400, description="Seconds from serving to submitting.")
@@ -236,7 +239,8 @@ def load_items(study: Study) -> list[StudyItem]:
                 out.append(StudyItem.model_validate(row))
             except ValidationError as e:
                 err = e.errors()[0]
-                raise StudyError(f"{src}: key 'items.inline.{i}.{_where(err['loc'])}': {err['msg']}") from None
+                where = f"items.inline.{i}.{_where(err['loc'])}"
+                raise StudyError(f"{src}: key '{where}': {err['msg']}") from None
         return out
     if cfg.source == "comparisons":
         from oversight_lab.feedback import FeedbackFormatError, read_comparisons
@@ -264,14 +268,15 @@ def load_items(study: Study) -> list[StudyItem]:
                 b = " " + " ".join(world.demo_recipe(request, rng))
                 if b != a:
                     break
-            out.append(StudyItem(task_id=t.id, prompt=t.prompt, answer_a=a, answer_b=b, task_spec=dict(t.spec),
-                                 policy=f"demo:{cfg.world}"))
+            out.append(StudyItem(task_id=t.id, prompt=t.prompt, answer_a=a, answer_b=b,
+                                 task_spec=dict(t.spec), policy=f"demo:{cfg.world}"))
         return out
     return _policy_items(study, world, tasks)
 
 
 def _policy_items(study: Study, world: Any, tasks: list[Any]) -> list[StudyItem]:
-    """Two different sampled answers per task from a saved checkpoint (tasks whose samples all agree are skipped)."""
+    """Two different sampled answers per task from a saved checkpoint (tasks whose samples all agree are
+    skipped)."""
     cfg = study.config.items
     path = (study.base_dir / str(cfg.checkpoint)).resolve()
     if not path.is_dir():

@@ -1,4 +1,4 @@
-"""Initial schema: study, participants, items, assignments, events, labels, chat messages; append-only triggers.
+"""Initial schema: study, participants, items, assignments, events, labels, chat; append-only triggers.
 
 Revision ID: 0001
 Revises:
