@@ -90,8 +90,9 @@ class TinyOpenAIServer:
 
     # -- the model --------------------------------------------------------------------------------
     @torch.no_grad()
-    def _run(self, text: str, max_tokens: int, k: int) -> dict[str, Any]:
-        """Prompt token logprobs, ``max_tokens`` greedy tokens, and top-``k`` at each position."""
+    def _run(self, text: str, max_tokens: int, k: int, echo: bool = False) -> dict[str, Any]:
+        """Prompt token logprobs, ``max_tokens`` greedy tokens, and top-``k`` at each position returned
+        (the prompt's positions only when they are echoed)."""
         with self.lock:
             enc = self.tok(text, add_special_tokens=False, return_offsets_mapping=True)
             ids = list(enc["input_ids"])
@@ -102,8 +103,8 @@ class TinyOpenAIServer:
                 ids.append(int(logits.argmax()))
             logp = torch.log_softmax(self.model(torch.tensor([ids])).logits[0].float(), dim=-1)
         token_lp: list[float | None] = [None] + [float(logp[i - 1, ids[i]]) for i in range(1, len(ids))]
-        tops: list[dict[str, float] | None] = [None]
-        for i in range(1, len(ids)):
+        tops: list[dict[str, float] | None] = [None] * (1 if echo else n_prompt)
+        for i in range(1 if echo else n_prompt, len(ids)):
             values, idx = logp[i - 1].topk(k)
             tops.append({self.tok.decode([int(j)]): float(v) for v, j in zip(values, idx)})
         gen_text = self.tok.decode(ids[n_prompt:])
@@ -122,7 +123,7 @@ class TinyOpenAIServer:
 
     def complete(self, body: dict[str, Any]) -> dict[str, Any]:
         k = int(body.get("logprobs") or 0)
-        r = self._run(body["prompt"], int(body.get("max_tokens", 16)), max(k, 1))
+        r = self._run(body["prompt"], int(body.get("max_tokens", 16)), max(k, 1), bool(body.get("echo")))
         start = 0 if body.get("echo") else r["n_prompt"]
         logprobs = None
         if k and self.logprobs:
