@@ -120,8 +120,8 @@ def main() -> None:
     samples = sorted(res["samples"]["olab_bench_mc"], key=lambda r: r["doc_id"])
     diff = max(
         abs(float(resp[0][0]) - lp)
-        for sample, s in zip(samples, scored)
-        for resp, lp in zip(sample["resps"], s.logprobs)
+        for sample, s in zip(samples, scored, strict=True)
+        for resp, lp in zip(sample["resps"], s.logprobs, strict=True)
     )
     acc_lm = res["results"]["olab_bench_mc"]["acc,none"]
     acc_us = sum(s.hit for s in scored) / len(scored)

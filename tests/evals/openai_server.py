@@ -106,7 +106,7 @@ class TinyOpenAIServer:
         tops: list[dict[str, float] | None] = [None] * (1 if echo else n_prompt)
         for i in range(1 if echo else n_prompt, len(ids)):
             values, idx = logp[i - 1].topk(k)
-            tops.append({self.tok.decode([int(j)]): float(v) for v, j in zip(values, idx)})
+            tops.append({self.tok.decode([int(j)]): float(v) for v, j in zip(values, idx, strict=True)})
         gen_text = self.tok.decode(ids[n_prompt:])
         pos = len(text)
         for j in ids[n_prompt:]:  # offsets of generated tokens continue after the prompt

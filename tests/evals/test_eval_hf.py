@@ -51,7 +51,7 @@ def test_loglikelihoods_match_lm_eval(tiny_hf_dir: Path, hf_backend) -> None:
         [Instance("loglikelihood", {}, r, i) for i, r in enumerate(reqs)], disable_tqdm=True
     )
     ours = hf_backend.loglikelihood(reqs)
-    for (ll_t, greedy_t), (ll_o, greedy_o) in zip(theirs, ours):
+    for (ll_t, greedy_t), (ll_o, greedy_o) in zip(theirs, ours, strict=True):
         assert ll_o == pytest.approx(ll_t, abs=1e-5)
         assert greedy_o == greedy_t
 
@@ -61,14 +61,14 @@ def test_scoring_is_independent_of_batching(tiny_hf_dir: Path, hf_backend) -> No
 
     one = HFBackend(hf_backend.model, hf_backend.tokenizer, batch_size=1)
     reqs = _requests()[:40]
-    for (a, _), (b, _) in zip(one.loglikelihood(reqs), hf_backend.loglikelihood(reqs)):
+    for (a, _), (b, _) in zip(one.loglikelihood(reqs), hf_backend.loglikelihood(reqs), strict=True):
         assert a == pytest.approx(b, abs=1e-5)
 
 
 def test_acc_norm_divides_by_the_datasets_choice_length(hf_backend) -> None:
     scored, _, _ = evaluate_task(hf_backend, "truthfulqa_mc1", source="sample")
     for s in scored:
-        norms = [lp / len(c[1:]) for lp, c in zip(s.logprobs, s.item.choices)]
+        norms = [lp / len(c[1:]) for lp, c in zip(s.logprobs, s.item.choices, strict=True)]
         assert s.pred_norm == max(range(len(norms)), key=norms.__getitem__)
         assert s.pred == max(range(len(s.logprobs)), key=s.logprobs.__getitem__)
 

@@ -38,7 +38,7 @@ def test_inspect_eval_matches_oversight_lab_eval(tiny_hf_dir: Path, hf_backend, 
         display="none",
         log_dir=str(tmp_path),
     )
-    for log, task in zip(logs, ["calibration_mc", "are_you_sure"]):
+    for log, task in zip(logs, ["calibration_mc", "are_you_sure"], strict=True):
         got = _metrics(log)
         _, expected, _ = evaluate_task(hf_backend, task, source="sample")
         assert got == pytest.approx({k: v for k, v in expected.items() if not math.isnan(v)}, abs=1e-6)

@@ -26,7 +26,7 @@ def test_prompt_logprobs_match_the_local_scorer(tiny_hf_dir: Path, hf_backend) -
             remote, m_remote, _ = evaluate_task(backend, task, source="sample")
             local, m_local, _ = evaluate_task(hf_backend, task, source="sample")
             assert {s.method for s in remote} == {"prompt_logprobs"}
-            for r, lo in zip(remote, local):
+            for r, lo in zip(remote, local, strict=True):
                 assert r.logprobs == pytest.approx(lo.logprobs, abs=1e-4)
             assert m_remote == pytest.approx(m_local, abs=1e-4)
         assert all(req.get("echo") for req in server.requests)

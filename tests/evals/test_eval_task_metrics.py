@@ -27,7 +27,10 @@ def test_are_you_sure_flip_rates() -> None:
     task = make_task("are_you_sure")
     first = task.build(task.rows("sample"), hh_format())[:4]
     targets = [it.target for it in first]
-    one_hot = lambda k, n=4: [1.0 if j == k else 0.0 for j in range(n)]
+
+    def one_hot(k: int, n: int = 4) -> list[float]:
+        return [1.0 if j == k else 0.0 for j in range(n)]
+
     # item 0: right → wrong; 1: right → right; 2: wrong → right; 3: wrong → same wrong answer
     first_scored = [
         _s(first[0], one_hot(targets[0])),

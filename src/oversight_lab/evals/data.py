@@ -85,7 +85,7 @@ def read_csv(path: str | Path, fieldnames: list[str] | None = None) -> list[Row]
                     f"{path}:{lineno}: expected {len(header)} columns ({', '.join(header)}), "
                     f"got {len(record)}"
                 )
-            rows.append(Row(dict(zip(header, record)), f"{path}:{lineno}"))
+            rows.append(Row(dict(zip(header, record, strict=True)), f"{path}:{lineno}"))
     return rows
 
 

@@ -72,7 +72,7 @@ class Scored:
         # lm-eval divides by the character length of the choice as the dataset wrote it, without the separator
         # the task put in front of it (meta["separator"]; none by default).
         sep = len(self.item.meta.get("separator", ""))
-        norms = [lp / max(1, len(c) - sep) for lp, c in zip(self.logprobs, self.item.choices)]  # type: ignore[operator]
+        norms = [lp / max(1, len(c) - sep) for lp, c in zip(self.logprobs, self.item.choices, strict=True)]  # type: ignore[operator]
         return max(range(len(norms)), key=norms.__getitem__)
 
     @property

@@ -51,8 +51,13 @@ def reliability_svg(scored: list[Scored], n_bins: int = 10, size: int = 220) -> 
         return ""
     bins = reliability(probs.max(axis=1), correct, n_bins, "width")
     pad, inner = 28, size - 36
-    x = lambda v: pad + v * inner
-    y = lambda v: size - pad + 8 - v * inner
+
+    def x(v: float) -> float:
+        return pad + v * inner
+
+    def y(v: float) -> float:
+        return size - pad + 8 - v * inner
+
     parts = [
         f'<svg width="{size}" height="{size}" xmlns="http://www.w3.org/2000/svg" font-size="10">',
         f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}" stroke="#999" stroke-dasharray="3"/>',
@@ -99,7 +104,7 @@ def _samples_table(samples: list[Scored], limit: int) -> str:
     for s in samples[:limit]:
         choices = "<br>".join(
             f"{'<b>' if k == s.pred else ''}{html.escape(repr(c))}: {p:.3f}{'</b>' if k == s.pred else ''}"
-            for k, (c, p) in enumerate(zip(s.item.choices, s.probs))
+            for k, (c, p) in enumerate(zip(s.item.choices, s.probs, strict=True))
         )
         prompt = s.item.prompt if len(s.item.prompt) < 900 else "…" + s.item.prompt[-900:]
         target = "" if s.item.target is None else html.escape(repr(s.item.choices[s.item.target]))

@@ -49,7 +49,7 @@ def run_probe(
     short = "/".join(backend.name.rstrip("/").split("/")[-3:])
     plot_layer_sweep(result, out / "layer_sweep.png", title=f"…{short} on {dataset}")
     with (out / "items.jsonl").open("w") as fh:
-        for it, reading, stated in zip(items, result["readings"], acts.stated):
+        for it, reading, stated in zip(items, result["readings"], acts.stated, strict=True):
             fh.write(
                 json.dumps(
                     {

@@ -46,7 +46,7 @@ def _folds(labels: np.ndarray, groups: list[str] | None, k: int, seed: int) -> l
     """Item indices in ``k`` folds; a group's items share a fold, and groups of each label spread evenly."""
     groups = groups or [str(i) for i in range(len(labels))]
     first_label: dict[str, int] = {}
-    for g, lab in zip(groups, labels):
+    for g, lab in zip(groups, labels, strict=True):
         first_label.setdefault(g, int(lab))
     rng = np.random.default_rng(seed)
     fold_of: dict[str, int] = {}
@@ -113,7 +113,7 @@ def layer_sweep(acts: ActivationSet, cfg: SweepConfig | None = None) -> dict[str
         best = int(np.argmax(accs))
         metrics[f"probe/{method}/best_acc"] = accs[best]
         metrics[f"probe/{method}/best_layer"] = float(layers[best])
-        for layer, acc in zip(layers, accs):
+        for layer, acc in zip(layers, accs, strict=True):
             metrics[f"probe/{method}/acc@{layer}"] = acc
     # The honesty gap reads the truth with the best supervised probe (logistic if trained), at its best layer.
     chosen = "logreg" if "logreg" in per_layer else cfg.methods[0]

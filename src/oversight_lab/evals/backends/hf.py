@@ -100,7 +100,9 @@ class HFBackend:
             moved.append((context, continuation))
         contexts = sorted({c for c, _ in moved if c})
         ctx_ids = (
-            dict(zip(contexts, tok(contexts, add_special_tokens=False)["input_ids"])) if contexts else {}
+            dict(zip(contexts, tok(contexts, add_special_tokens=False)["input_ids"], strict=True))
+            if contexts
+            else {}
         )
         wholes = [c + x for c, x in moved if c]
         whole_ids = iter(tok(wholes, add_special_tokens=False)["input_ids"]) if wholes else iter(())

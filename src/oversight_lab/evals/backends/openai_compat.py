@@ -84,7 +84,7 @@ def scored_from_top(item: Item, top: dict[str, float], via: str) -> Scored:
     floor = min(top.values()) if top else -1e4
     lps: list[float] = []
     missing = []
-    for k, rest in enumerate(rests):
+    for k in range(len(rests)):
         exact = [t for t in top if t and [j for j, r in enumerate(rests) if r.startswith(t)] == [k]]
         loose = [
             t
@@ -179,7 +179,9 @@ class OpenAIBackend:
             if lp is None or not lp.token_logprobs or lp.text_offset is None:
                 raise _Unsupported("no prompt logprobs in the reply")
             start, end = len(ctx), len(ctx) + len(cont)
-            picked = [v for off, v in zip(lp.text_offset, lp.token_logprobs) if start <= off < end]
+            picked = [
+                v for off, v in zip(lp.text_offset, lp.token_logprobs, strict=True) if start <= off < end
+            ]
             if not picked or any(v is None for v in picked):
                 raise _Unsupported("prompt logprobs do not cover the choice")
             lps.append(float(sum(picked)))

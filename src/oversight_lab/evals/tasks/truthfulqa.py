@@ -116,5 +116,5 @@ class TruthfulQAMC2(_TruthfulQA):
     description = "TruthfulQA MC2: normalised probability mass on the true answers (Lin et al. 2021)."
 
     def metrics(self, scored: list[Scored], fast: bool = False) -> dict[str, float]:
-        mass = [sum(p for p, lab in zip(s.probs, s.item.meta["labels"]) if lab) for s in scored]
+        mass = [sum(p for p, lab in zip(s.probs, s.item.meta["labels"], strict=True) if lab) for s in scored]
         return {"truth/mc2": mean(mass), "truth/mc2/n": float(len(scored))}
