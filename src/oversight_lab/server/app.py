@@ -61,9 +61,13 @@ class AppContext:
     people: dict[str, Participant] = field(default_factory=dict)
 
 
-class BodyLimit:
-    """Pure ASGI middleware: refuse request bodies over ``limit`` bytes with 413, before any parsing.
-    Paths under ``/api/admin/`` (item pushes from ``HumanEvaluator``) get ``admin_limit`` instead."""
+class Guard:
+    """Pure ASGI middleware in front of every request (cheaper than Starlette's ``BaseHTTPMiddleware``).
+
+    Refuses a POST whose ``Origin`` is another site (403), and request bodies over ``limit`` bytes (413)
+    before any parsing; paths under ``/api/admin/`` (item pushes from ``HumanEvaluator``) get
+    ``admin_limit``. Adds the security headers (CSP, nosniff, no referrer, no caching) to every response.
+    """
 
     def __init__(self, app: Any, limit: int, admin_limit: int) -> None:
         self.app, self.default, self.admin_limit = app, limit, admin_limit
@@ -74,6 +78,13 @@ class BodyLimit:
             return
         limit = self.admin_limit if scope.get("path", "").startswith("/api/admin/") else self.default
         headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin", b"").decode(errors="replace")
+        host = headers.get(b"host", b"").decode(errors="replace")
+        foreign = origin not in ("", "null") and origin.split("://", 1)[-1] != host
+        if scope.get("method") == "POST" and foreign:
+            await self._json(send, 403, {"error": f"cross-site request from {origin} refused",
+                                         "where": "origin"})
+            return
         declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await self._refuse(send, declared.decode(errors="replace"), limit)
@@ -99,18 +110,30 @@ class BodyLimit:
                 return {"type": "http.request", "body": body, "more_body": False}
             return await receive()
 
-        await self.app(scope, replay, send)
+        async def secure_send(msg: dict) -> None:
+            if msg["type"] == "http.response.start":
+                msg = {**msg, "headers": [*msg.get("headers", []), *SECURITY_HEADERS]}
+            await send(msg)
+
+        await self.app(scope, replay, secure_send)
 
     async def _refuse(self, send: Callable, size: str, limit: int) -> None:
-        body = json.dumps({"error": f"request body too large ({size} bytes; the limit is {limit})",
-                           "where": "body"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": body})
+        await self._json(send, 413, {"error": f"request body too large ({size} bytes; the limit is {limit})",
+                                     "where": "body"}, close=True)
+
+    @staticmethod
+    async def _json(send: Callable, status: int, payload: dict[str, Any], close: bool = False) -> None:
+        headers = [(b"content-type", b"application/json"), *SECURITY_HEADERS]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
 
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
 
 
 def ctx_of(request: Request) -> AppContext:
@@ -205,7 +228,7 @@ def next_item(request: Request, p: Labeller) -> dict[str, Any]:
         a = svc.next_assignment(s, ctx.study, p, now, ctx.assistant)
         if a is None:
             return {"done": True}
-        return {"done": False, **svc.served_view(s, ctx.study, a, now).public()}
+        return {"done": False, **svc.served_view(s, ctx.study, a, now, labelled=False).public()}
 
 
 @api.get("/assignments/{assignment_id}")
@@ -362,21 +385,6 @@ def create_app(study: Study, db_url: str, *, run_migrations: bool = True, assist
             return pages.error_page(request, 422, f"invalid form: {msg}")
         return JSONResponse({"error": f"invalid request: {msg}", "details": details}, status_code=422)
 
-    @app.middleware("http")
-    async def _headers(request: Request, call_next: Callable) -> Response:
-        origin = request.headers.get("origin")
-        if request.method == "POST" and origin and origin != "null":
-            host = request.headers.get("host", "")
-            if origin.split("://", 1)[-1] != host:
-                return JSONResponse({"error": f"cross-site request from {origin} refused", "where": "origin"},
-                                    status_code=403)
-        response = await call_next(request)
-        response.headers["Content-Security-Policy"] = CSP
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        return response
-
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         return {"ok": True, "study_sha256": study.sha256}
@@ -384,6 +392,6 @@ def create_app(study: Study, db_url: str, *, run_migrations: bool = True, assist
     app.include_router(api)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
-    app.add_middleware(BodyLimit, limit=study.config.limits.body_bytes,
+    app.add_middleware(Guard, limit=study.config.limits.body_bytes,
                        admin_limit=study.config.limits.admin_body_bytes)
     return app

@@ -19,6 +19,7 @@ import json
 import random
 import secrets
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -163,14 +164,17 @@ def _shown(item: Item, flipped: bool) -> Shown:
     return Shown(item.prompt, item.answer_a, item.answer_b, spec, item.critique_a, item.critique_b)
 
 
-def served_view(s: Session, study: Study, a: Assignment, now: datetime) -> Served:
+def served_view(s: Session, study: Study, a: Assignment, now: datetime, labelled: bool | None = None,
+                ) -> Served:
+    """What the person sees; ``labelled=False`` skips a query when the caller knows (a fresh assignment)."""
     item = s.get(Item, a.item_id)
     assert item is not None
     shown = _shown(item, a.flipped)
     chat_on = a.kind == "annotate" and study.config.condition(a.condition).assistance == "chat"
     turns = select(ChatMessage).where(ChatMessage.assignment_id == a.id).order_by(ChatMessage.id)
     history = [(m.speaker, m.text) for m in s.scalars(turns)] if chat_on else []
-    labelled = s.scalar(select(exists().where(Label.assignment_id == a.id))) or False
+    if labelled is None:
+        labelled = bool(s.scalar(select(exists().where(Label.assignment_id == a.id))))
     return Served(a.id, shown.prompt, shown.left, shown.right, a.critique, chat_on, history, a.expires_at,
                   max(0.0, (a.expires_at - now).total_seconds()), bool(labelled))
 
@@ -198,7 +202,10 @@ def next_assignment(s: Session, study: Study, p: Participant, now: datetime, ass
     if current is not None:
         return current
     cfg = study.config
-    seen = set(s.scalars(select(Assignment.item_id).where(Assignment.participant_id == p.id)))
+    history = s.execute(select(Assignment.item_id, Assignment.condition).where(
+        Assignment.participant_id == p.id)).all()
+    seen = {item for item, _ in history}
+    mine = Counter(cond for _, cond in history)
     if p.role == "expert":
         kind, conditions, want = "gold", ["expert"], cfg.expert_overlap
         items = list(s.scalars(select(Item.id).where(Item.is_gold).order_by(Item.id)))
@@ -206,8 +213,6 @@ def next_assignment(s: Session, study: Study, p: Participant, now: datetime, ass
         kind, conditions, want = "annotate", [c.name for c in cfg.conditions], cfg.overlap
         items = list(s.scalars(select(Item.id).order_by(Item.id)))
     counts = _live_counts(s, kind, now)
-    mine = dict(s.execute(select(Assignment.condition, func.count()).where(
-        Assignment.participant_id == p.id).group_by(Assignment.condition)).all())
     rotation = {c: (i - p.seq) % len(conditions) for i, c in enumerate(conditions)}
     order = sorted(conditions, key=lambda c: (mine.get(c, 0), rotation[c]))
     choice: tuple[int, str] | None = None
