@@ -2,29 +2,27 @@
 
 Activations per layer on contrast pairs, logistic-regression and mass-mean probes, contrast-consistent search
 (Burns et al. 2022, with its sign fixed on training labels), the honesty gap, and a layer sweep with its plot.
+Names are imported on first use, so the CLI can register ``probe`` without loading torch.
 """
 
-from oversight_lab.probes.activations import ActivationSet, collect_activations
-from oversight_lab.probes.ccs import CCSProbe, ccs_loss
-from oversight_lab.probes.datasets import ProbeItem, alchemy_probe_dataset, load_probe_dataset
-from oversight_lab.probes.honesty import honesty_gap
-from oversight_lab.probes.linear import LogisticProbe, MassMeanProbe, normalize_pairs
-from oversight_lab.probes.sweep import SweepConfig, crossfit_readings, layer_sweep, plot_layer_sweep
+from __future__ import annotations
 
-__all__ = [
-    "ActivationSet",
-    "CCSProbe",
-    "LogisticProbe",
-    "MassMeanProbe",
-    "ProbeItem",
-    "SweepConfig",
-    "alchemy_probe_dataset",
-    "ccs_loss",
-    "collect_activations",
-    "crossfit_readings",
-    "honesty_gap",
-    "layer_sweep",
-    "load_probe_dataset",
-    "normalize_pairs",
-    "plot_layer_sweep",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "ActivationSet": "activations", "collect_activations": "activations",
+    "CCSProbe": "ccs", "ccs_loss": "ccs",
+    "ProbeItem": "datasets", "alchemy_probe_dataset": "datasets", "load_probe_dataset": "datasets",
+    "honesty_gap": "honesty",
+    "LogisticProbe": "linear", "MassMeanProbe": "linear", "normalize_pairs": "linear",
+    "SweepConfig": "sweep", "crossfit_readings": "sweep", "layer_sweep": "sweep", "plot_layer_sweep": "sweep",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"oversight_lab.probes.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'oversight_lab.probes' has no attribute {name!r}")
