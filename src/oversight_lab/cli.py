@@ -125,17 +125,40 @@ def list_scenarios() -> None:
 
 
 @app.command()
-def report(run_dir: Path = typer.Argument(..., help="a run directory")) -> None:
-    """Re-render a run directory's report.html from its logs."""
+def report(run_dir: Path = typer.Argument(..., help="a run directory, an eval log or a paired comparison")) -> None:
+    """Re-render report.html from logs: a run directory, an eval log (`eval`), or a comparison (`eval --compare`)."""
     from oversight_lab.report.html import write_report
     from oversight_lab.runs.rundir import RunDirError
 
+    folder = run_dir if run_dir.is_dir() else run_dir.parent
     try:
-        path = write_report(run_dir)
-    except RunDirError as e:
+        if (folder / "eval.json").exists():
+            from oversight_lab.evals import render_eval_report
+
+            path = render_eval_report(folder, folder / "report.html")
+        elif (folder / "compare.json").exists():
+            from oversight_lab.evals import render_compare_report
+
+            path = render_compare_report(folder, folder / "report.html")
+        else:
+            path = write_report(run_dir)
+    except (RunDirError, ValueError, OSError) as e:
         fail(str(e))
         return
     console.print(f"wrote {path}")
+
+
+def _register_parts() -> None:
+    """The commands of the evals, probes and server parts (each module imports its heavy libraries lazily)."""
+    from oversight_lab.evals.cli import register as register_eval
+    from oversight_lab.probes.cli import register as register_probe
+    from oversight_lab.server.cli import register as register_server
+
+    for register in (register_eval, register_probe, register_server):
+        register(app)
+
+
+_register_parts()
 
 
 def main() -> None:
