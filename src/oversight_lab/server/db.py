@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Boolean,
@@ -181,7 +182,7 @@ class ChatMessage(Base):
 APPEND_ONLY_TABLES = ("study", "participants", "items", "assignments", "events", "labels", "chat_messages")
 
 
-def _alembic_config(connection=None):
+def _alembic_config(connection: Any = None) -> Any:  # alembic.config.Config, imported lazily
     from alembic.config import Config
 
     cfg = Config()
@@ -250,7 +251,7 @@ class Database:
 
     def _sqlite_setup(self) -> None:
         @event.listens_for(self.engine, "connect")
-        def _connect(dbapi_conn, _record) -> None:
+        def _connect(dbapi_conn: Any, _record: Any) -> None:
             dbapi_conn.isolation_level = None  # SQLAlchemy emits BEGIN itself (below)
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
@@ -260,7 +261,7 @@ class Database:
             cur.close()
 
         @event.listens_for(self.engine, "begin")
-        def _begin(conn) -> None:
+        def _begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _WRITE.get() else "BEGIN")
 
     @contextmanager

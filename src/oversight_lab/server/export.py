@@ -132,7 +132,7 @@ def write_long(rows: list[dict[str, Any]], path: Path, study: Study) -> Path:
     return path
 
 
-def _arrow_schema():
+def _arrow_schema() -> Any:  # a pyarrow.Schema; pyarrow is imported lazily
     import pyarrow as pa
 
     ints = {"label_id", "revision", "supersedes", "item_id", "strength", "strength_shown", "chosen",

@@ -217,7 +217,7 @@ class StudyItem(BaseModel):
     critique_b: str | None = Field(None, max_length=5_000)
 
 
-def _world(name: str, params: dict[str, Any], where: str):
+def _world(name: str, params: dict[str, Any], where: str) -> Any:  # a World, imported lazily
     from oversight_lab.worlds import make_world
 
     try:
