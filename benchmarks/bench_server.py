@@ -105,7 +105,7 @@ def main() -> None:
         "",
         f"Load average before the runs: {load_before:.1f} (other work on the machine slows the latency and "
         "throughput figures; the server's CPU time per submission, an item request plus a label, counts its "
-        "own work only).",
+        "own work only: the app's process, not PostgreSQL's).",
         "",
         ("`full` (the default) fsyncs every commit, so an acknowledged label survives a power cut as well "
         "as a killed server; `normal` (`serve --sync normal`) survives a killed server but not a power cut. "
