@@ -6,8 +6,9 @@ Measures, as the user runs it (the console script in a subprocess):
 * warm — the cache filled;
 * baseline — warm with ``--workers 1``, measured in the same command, so the parallel speed-up is a ratio.
 
-Each is repeated (median of ``--repeats``, default 3). Peak memory is the largest sum of proportional set sizes
-(PSS) over the whole process tree, sampled every 0.1 s. Per-stage seconds come from the run's own ``summary.json``.
+Each is repeated (median of ``--repeats``, default 3). Peak memory is the largest sum of proportional set
+sizes (PSS) over the whole process tree, sampled every 0.1 s. Per-stage seconds come from the run's own
+``summary.json``.
 
     python benchmarks/bench_loop.py [--repeats 3] [--out benchmarks/results/loop.json]
 """
@@ -28,7 +29,7 @@ import psutil
 
 
 def _pss(p: psutil.Process) -> int:
-    """Proportional set size: shared pages (torch's libraries in every worker) are split, not counted twice."""
+    """Proportional set size: shared pages (torch in every worker) are split, not counted twice."""
     try:
         return p.memory_full_info().pss
     except (psutil.AccessDenied, AttributeError):
@@ -38,8 +39,18 @@ def _pss(p: psutil.Process) -> int:
 def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
     out = Path(tempfile.mkdtemp(prefix="bench-loop-")) / "run"
     env = {**os.environ, "OVERSIGHT_LAB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
-    cmd = [sys.executable, "-m", "oversight_lab.cli", "run", "--quiet", "--out", str(out), "--workers", str(workers),
-           *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "oversight_lab.cli",
+        "run",
+        "--quiet",
+        "--out",
+        str(out),
+        "--workers",
+        str(workers),
+        *extra,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root = psutil.Process(proc.pid)
@@ -56,11 +67,21 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
         raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
     summary = json.loads((out / "summary.json").read_text())
     t = summary["timings"]
-    return {"wall_s": wall, "peak_pss_mb": peak / 2**20, "prepare_s": t["prepare"],
-            "stages_job_s": t["job_seconds_by_stage"], "pretrain": t["pretrain"],
-            "headline": {arm: {k: v["mean"] for k, v in a["aggregate"].items()
-                               if k in ("gold_initial", "bon_gold_peak", "bon_gold_max_n", "rl_gold_final")}
-                         for arm, a in summary["arms"].items()}}
+    return {
+        "wall_s": wall,
+        "peak_pss_mb": peak / 2**20,
+        "prepare_s": t["prepare"],
+        "stages_job_s": t["job_seconds_by_stage"],
+        "pretrain": t["pretrain"],
+        "headline": {
+            arm: {
+                k: v["mean"]
+                for k, v in a["aggregate"].items()
+                if k in ("gold_initial", "bon_gold_peak", "bon_gold_max_n", "rl_gold_final")
+            }
+            for arm, a in summary["arms"].items()
+        },
+    }
 
 
 def main() -> None:
@@ -76,13 +97,26 @@ def main() -> None:
             results["cold"].append(run_once(Path(cache), 2, extra))
             results["warm"].append(run_once(Path(cache), 2, extra))
             results["baseline_warm_1_worker"].append(run_once(Path(cache), 1, extra))
-    med = {k: {"wall_s": statistics.median(r["wall_s"] for r in v),
-               "peak_pss_mb": statistics.median(r["peak_pss_mb"] for r in v)} for k, v in results.items()}
+    med = {
+        k: {
+            "wall_s": statistics.median(r["wall_s"] for r in v),
+            "peak_pss_mb": statistics.median(r["peak_pss_mb"] for r in v),
+        }
+        for k, v in results.items()
+    }
     med["ratio_warm_1_worker_over_2"] = med["baseline_warm_1_worker"]["wall_s"] / med["warm"]["wall_s"]
-    stages = {k: statistics.median(r["stages_job_s"][k] for r in results["warm"]) for k in results["warm"][0]["stages_job_s"]}
-    report = {"median": med, "warm_job_seconds_by_stage": stages,
-              "cold_pretrain_s": statistics.median(r["pretrain"]["seconds"] or 0 for r in results["cold"]),
-              "runs": results, "cpus": os.cpu_count(), "repeats": args.repeats}
+    stages = {
+        k: statistics.median(r["stages_job_s"][k] for r in results["warm"])
+        for k in results["warm"][0]["stages_job_s"]
+    }
+    report = {
+        "median": med,
+        "warm_job_seconds_by_stage": stages,
+        "cold_pretrain_s": statistics.median(r["pretrain"]["seconds"] or 0 for r in results["cold"]),
+        "runs": results,
+        "cpus": os.cpu_count(),
+        "repeats": args.repeats,
+    }
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"| measure | median of {args.repeats} |\n|---|---|")
@@ -91,7 +125,10 @@ def main() -> None:
     print(f"| warm wall | {med['warm']['wall_s']:.1f} s |")
     print(f"| warm wall, 1 worker (baseline) | {med['baseline_warm_1_worker']['wall_s']:.1f} s |")
     print(f"| speed-up, 1 worker / 2 workers | {med['ratio_warm_1_worker_over_2']:.2f}× |")
-    print(f"| peak memory, cold / warm | {med['cold']['peak_pss_mb']:.0f} MB / {med['warm']['peak_pss_mb']:.0f} MB |")
+    print(
+        f"| peak memory, cold / warm | {med['cold']['peak_pss_mb']:.0f} MB / "
+        f"{med['warm']['peak_pss_mb']:.0f} MB |"
+    )
     for k, v in stages.items():
         print(f"| warm, {k} (summed over 6 jobs) | {v:.1f} s |")
 

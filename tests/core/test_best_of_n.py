@@ -18,7 +18,7 @@ def test_estimator_equals_brute_force():
     proxy, values = rng.normal(size=10), rng.normal(size=10)
     ns = np.arange(1, 11)
     est = bon_curve(proxy, values, ns)
-    for n, e in zip(ns, est):
+    for n, e in zip(ns, est, strict=False):
         assert e == pytest.approx(brute_force(proxy, values, n), abs=1e-12)
     assert est[0] == pytest.approx(values.mean())
     assert est[-1] == pytest.approx(values[np.argmax(proxy)])

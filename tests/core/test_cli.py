@@ -12,18 +12,23 @@ CLI = [sys.executable, "-m", "oversight_lab.cli"]
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=os.environ.copy())
+    return subprocess.run(
+        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=os.environ.copy()
+    )
 
 
-@pytest.mark.parametrize("args,message", [
-    (["run", "nonexistent"], "unknown scenario 'nonexistent'"),
-    (["run", "--set", "rl.stepz=3"], "unknown config key 'rl.stepz'"),
-    (["run", "--set", "rl.steps=many"], "config key 'rl.steps'"),
-    (["run", "--set", "world=atlantis"], "unknown world 'atlantis'"),
-    (["run", "--set", "policy=gpt5"], "config key 'policy'"),
-    (["run", "--set", "arms.flawed.flaws=[{kind: blindness}]"], "unknown evaluator flaw 'blindness'"),
-    (["report", "no-such-run"], "does not exist"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["run", "nonexistent"], "unknown scenario 'nonexistent'"),
+        (["run", "--set", "rl.stepz=3"], "unknown config key 'rl.stepz'"),
+        (["run", "--set", "rl.steps=many"], "config key 'rl.steps'"),
+        (["run", "--set", "world=atlantis"], "unknown world 'atlantis'"),
+        (["run", "--set", "policy=gpt5"], "config key 'policy'"),
+        (["run", "--set", "arms.flawed.flaws=[{kind: blindness}]"], "unknown evaluator flaw 'blindness'"),
+        (["report", "no-such-run"], "does not exist"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, args, message):
     res = cli(*args, cwd=tmp_path)
     assert res.returncode == 2, res.stderr
@@ -48,9 +53,21 @@ def test_list_shows_scenarios_and_flaws(tmp_path):
 
 @pytest.mark.slow
 def test_tiny_run_writes_a_report_that_rerenders(tmp_path):
-    sets = ["feedback.n_comparisons=60", "reward.steps=10", "bon.pool_size=8", "bon.n_tasks=8", "rl.steps=4",
-            "rl.checkpoint_every=2", "rl.prompts_per_step=2", "rl.num_generations=4", "dpo.steps=2",
-            "dpo.checkpoint_every=2", "dpo.batch_size=8", "eval.n_tasks=8", "eval.samples_per_task=2"]
+    sets = [
+        "feedback.n_comparisons=60",
+        "reward.steps=10",
+        "bon.pool_size=8",
+        "bon.n_tasks=8",
+        "rl.steps=4",
+        "rl.checkpoint_every=2",
+        "rl.prompts_per_step=2",
+        "rl.num_generations=4",
+        "dpo.steps=2",
+        "dpo.checkpoint_every=2",
+        "dpo.batch_size=8",
+        "eval.n_tasks=8",
+        "eval.samples_per_task=2",
+    ]
     args = ["run", "--seeds", "2", "--workers", "2", "--quiet", "--out", "r"]
     for s in sets:
         args += ["--set", s]

@@ -14,10 +14,19 @@ from oversight_lab.feedback import (
 
 def records():
     return [
-        Comparison(task_id=f"t{i}", prompt="request red heavy cold recipe :", answer_a=" sulfur alum",
-                   answer_b=" orpiment alum", chosen=i % 2, prob_a=0.9 if i % 2 == 0 else 0.2, evaluator="flawed",
-                   policy="initial", task_spec={"request": ["red", "heavy", "cold"]},
-                   evaluator_config={"flaws": [{"kind": "noise"}]}, meta={"i": i})
+        Comparison(
+            task_id=f"t{i}",
+            prompt="request red heavy cold recipe :",
+            answer_a=" sulfur alum",
+            answer_b=" orpiment alum",
+            chosen=i % 2,
+            prob_a=0.9 if i % 2 == 0 else 0.2,
+            evaluator="flawed",
+            policy="initial",
+            task_spec={"request": ["red", "heavy", "cold"]},
+            evaluator_config={"flaws": [{"kind": "noise"}]},
+            meta={"i": i},
+        )
         for i in range(5)
     ]
 
@@ -30,8 +39,12 @@ def test_round_trip(tmp_path, suffix):
 
 def test_trl_export_round_trips_through_datasets():
     rows = to_trl(records(), margin=True)
-    assert rows[0] == {"prompt": "request red heavy cold recipe :", "chosen": " sulfur alum",
-                       "rejected": " orpiment alum", "margin": pytest.approx(0.8)}
+    assert rows[0] == {
+        "prompt": "request red heavy cold recipe :",
+        "chosen": " sulfur alum",
+        "rejected": " orpiment alum",
+        "margin": pytest.approx(0.8),
+    }
     assert rows[1]["chosen"] == " orpiment alum" and rows[1]["rejected"] == " sulfur alum"
     ds = to_dataset(records())
     assert ds.column_names == ["prompt", "chosen", "rejected"]

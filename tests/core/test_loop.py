@@ -55,9 +55,12 @@ def test_rl_moves_parameters_and_raises_proxy(story_run):
         h = per_seed_headlines(rows, arm, 0)
         assert h["rl_proxy_gain"] > 0.3
         assert h["rl_kl_final"] > 0.05
-        base = AutoModelForCausalLM.from_pretrained(run_dir / "arms" / arm / "seed-0" / "checkpoints" / "initial")
+        base = AutoModelForCausalLM.from_pretrained(
+            run_dir / "arms" / arm / "seed-0" / "checkpoints" / "initial"
+        )
         tuned = AutoModelForCausalLM.from_pretrained(run_dir / "arms" / arm / "seed-0" / "checkpoints" / "rl")
-        diffs = [(a - b).abs().max().item() for a, b in zip(base.parameters(), tuned.parameters())]
+        pairs = zip(base.parameters(), tuned.parameters(), strict=True)
+        diffs = [(a - b).abs().max().item() for a, b in pairs]
         assert max(diffs) > 1e-3
     flawed, control = per_seed_headlines(rows, "flawed", 0), per_seed_headlines(rows, "control", 0)
     assert flawed["rl_toxic_final"] > control["rl_toxic_final"]
@@ -76,14 +79,26 @@ def test_run_directory_is_complete(story_run):
     for r in rows:  # namespaced metric names everywhere
         assert all("/" in k for k in r if k not in {"arm", "seed", "optimizer", "step", "n"})
     cmp_file = run_dir / "arms" / "flawed" / "seed-0" / "comparisons.jsonl"
-    assert sum(1 for _ in open(cmp_file)) == 800
+    assert len(cmp_file.read_text().splitlines()) == 800
     assert "gold" not in cmp_file.read_text()  # the optimiser's inputs carry no gold
     assert summary["arms"]["flawed"]["aggregate"]["rm_acc_evaluator"]["mean"] > 0.6
 
 
-TINY = {"feedback.n_comparisons": 60, "reward.steps": 10, "bon.pool_size": 8, "bon.n_tasks": 8, "rl.steps": 4,
-        "rl.checkpoint_every": 2, "rl.prompts_per_step": 2, "rl.num_generations": 4, "dpo.steps": 3,
-        "dpo.checkpoint_every": 3, "dpo.batch_size": 8, "eval.n_tasks": 8, "eval.samples_per_task": 2}
+TINY = {
+    "feedback.n_comparisons": 60,
+    "reward.steps": 10,
+    "bon.pool_size": 8,
+    "bon.n_tasks": 8,
+    "rl.steps": 4,
+    "rl.checkpoint_every": 2,
+    "rl.prompts_per_step": 2,
+    "rl.num_generations": 4,
+    "dpo.steps": 3,
+    "dpo.checkpoint_every": 3,
+    "dpo.batch_size": 8,
+    "eval.n_tasks": 8,
+    "eval.samples_per_task": 2,
+}
 
 
 def test_same_seed_same_numbers(tmp_path):
@@ -91,7 +106,9 @@ def test_same_seed_same_numbers(tmp_path):
     a = run_arm(cfg, "flawed", 5, tmp_path / "a")
     b = run_arm(cfg, "flawed", 5, tmp_path / "b")
     assert json.dumps(a.rows) == json.dumps(b.rows)  # JSON text, so NaN (no mercury seen) compares equal
-    assert (tmp_path / "a" / "comparisons.jsonl").read_text() == (tmp_path / "b" / "comparisons.jsonl").read_text()
+    assert (tmp_path / "a" / "comparisons.jsonl").read_text() == (
+        tmp_path / "b" / "comparisons.jsonl"
+    ).read_text()
     c = run_arm(cfg, "flawed", 6, tmp_path / "c")
     assert json.dumps(c.rows) != json.dumps(a.rows)
 
@@ -107,14 +124,25 @@ def test_any_hugging_face_causal_lm_as_policy(tmp_path):
     bpe.train_from_iterator(AlchemyWorld().corpus(500, 0), vocab_size=300, special_tokens=["<eos>"])
     tok = PreTrainedTokenizerFast(tokenizer_object=bpe._tokenizer, eos_token="<eos>")
     torch.manual_seed(0)
-    model = GPT2LMHeadModel(GPT2Config(vocab_size=len(tok), n_positions=64, n_embd=32, n_layer=1, n_head=2,
-                                       eos_token_id=tok.eos_token_id, bos_token_id=tok.eos_token_id))
+    model = GPT2LMHeadModel(
+        GPT2Config(
+            vocab_size=len(tok),
+            n_positions=64,
+            n_embd=32,
+            n_layer=1,
+            n_head=2,
+            eos_token_id=tok.eos_token_id,
+            bos_token_id=tok.eos_token_id,
+        )
+    )
     model.save_pretrained(tmp_path / "hf-model")
     tok.save_pretrained(tmp_path / "hf-model")
     cfg = resolve_config({}, {**TINY, "policy": f"hf:{tmp_path / 'hf-model'}"})
     res = run_arm(cfg, "control", 0, tmp_path / "run")
     assert all(np.isfinite(r["gold/mean"]) and np.isfinite(r["proxy/mean"]) for r in res.rows)
     tuned = AutoModelForCausalLM.from_pretrained(tmp_path / "run" / "checkpoints" / "rl")
-    assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), tuned.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(model.parameters(), tuned.parameters(), strict=False))
     with pytest.raises(ValueError, match="cannot load"):
-        run_arm(resolve_config({}, {**TINY, "policy": f"hf:{tmp_path / 'missing'}"}), "control", 0, tmp_path / "x")
+        run_arm(
+            resolve_config({}, {**TINY, "policy": f"hf:{tmp_path / 'missing'}"}), "control", 0, tmp_path / "x"
+        )

@@ -8,8 +8,9 @@ web app all implement ``Evaluator``; their output is the same ``Preference``, tu
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from oversight_lab.feedback.records import Comparison
 from oversight_lab.worlds.base import Task
@@ -51,11 +52,22 @@ class Evaluator(ABC):
         return {"name": self.name}
 
 
-def to_comparison(task: Task, a: str, b: str, pref: Preference, evaluator: Evaluator, policy: str,
-                  **meta: Any) -> Comparison:
+def to_comparison(
+    task: Task, a: str, b: str, pref: Preference, evaluator: Evaluator, policy: str, **meta: Any
+) -> Comparison:
     """Turn an evaluator's preference into the feedback record the reward model reads."""
     return Comparison(
-        task_id=task.id, prompt=task.prompt, answer_a=a, answer_b=b, chosen=pref.chosen,
-        prob_a=float(pref.prob_a), evaluator=evaluator.name, policy=policy, task_spec=dict(task.spec),
-        evaluator_config=evaluator.config(), rationale=pref.rationale, margin=pref.margin, meta=dict(meta),
+        task_id=task.id,
+        prompt=task.prompt,
+        answer_a=a,
+        answer_b=b,
+        chosen=pref.chosen,
+        prob_a=float(pref.prob_a),
+        evaluator=evaluator.name,
+        policy=policy,
+        task_spec=dict(task.spec),
+        evaluator_config=evaluator.config(),
+        rationale=pref.rationale,
+        margin=pref.margin,
+        meta=dict(meta),
     )

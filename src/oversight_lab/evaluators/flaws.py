@@ -63,7 +63,9 @@ def make_flaw(spec: dict[str, Any]) -> Flaw:
     allowed = {f.name for f in fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(spec.keys() - allowed)
     if unknown:
-        raise ValueError(f"flaw {kind!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+        raise ValueError(
+            f"flaw {kind!r}: unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}"
+        )
     return cls(**spec)
 
 
@@ -73,8 +75,9 @@ class IncompleteCriteria(Flaw):
     """The evaluator knows only ``known_fraction`` of the world's hazards (e.g. mercury-bearing ingredients).
 
     The essay: "the evaluator will check it against a list of criteria ... However, the list of criteria might
-    be incomplete" (Flawed evaluations might lead to catastrophic alignment failures); Stanley Lehman rates the
-    mortgage strategy highly because tail risk is not on his list (Scenario 1). Which hazards are known is drawn
+    be incomplete" (Flawed evaluations might lead to catastrophic alignment failures); Stanley Lehman rates
+    the mortgage strategy highly because tail risk is not on his list (Scenario 1). Which hazards are known is
+    drawn
     with the evaluator's seed, so different seeds know different subsets.
     """
 
@@ -83,7 +86,9 @@ class IncompleteCriteria(Flaw):
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.known_fraction <= 1.0:
-            raise ValueError(f"incomplete_criteria.known_fraction must be in [0, 1], got {self.known_fraction}")
+            raise ValueError(
+                f"incomplete_criteria.known_fraction must be in [0, 1], got {self.known_fraction}"
+            )
 
     def knowledge(self, hazards: tuple[str, ...], rng: np.random.Generator) -> frozenset[str]:
         k = int(round(self.known_fraction * len(hazards)))
@@ -96,8 +101,8 @@ class IncompleteCriteria(Flaw):
 class HiddenInformation(Flaw):
     """The evaluator reads only the first ``budget`` items of an answer (ingredients, then any disclosure).
 
-    The essay: "Even when he knows that mercury is dangerous, Isaac might get poisoned if he does not know that
-    it is in his drink ... an evaluator might give bad evaluations if they are misinformed or lack vital
+    The essay: "Even when he knows that mercury is dangerous, Isaac might get poisoned if he does not know
+    that it is in his drink ... an evaluator might give bad evaluations if they are misinformed or lack vital
     information about the state of the environment" (It seems hard to make a model honest and informative).
     Also the evaluator budget of "giving the evaluator more thinking time": raise ``budget`` to advantage it.
     """

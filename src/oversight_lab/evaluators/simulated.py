@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -22,7 +23,9 @@ class SimulatedEvaluator(Evaluator):
 
     name = "simulated"
 
-    def __init__(self, world: World, flaws: Sequence[Flaw] = (), seed: int = 0, name: str | None = None) -> None:
+    def __init__(
+        self, world: World, flaws: Sequence[Flaw] = (), seed: int = 0, name: str | None = None
+    ) -> None:
         self.world = world
         self.flaws = list(flaws)
         self.seed = seed
@@ -60,12 +63,16 @@ class SimulatedEvaluator(Evaluator):
         return [self.compare(t, a, b) for t, a, b in pairs]
 
     def config(self) -> dict[str, Any]:
-        return {"name": self.name, "seed": self.seed, "flaws": [f.config() for f in self.flaws],
-                "known_hazards": sorted(self.known_hazards)}
+        return {
+            "name": self.name,
+            "seed": self.seed,
+            "flaws": [f.config() for f in self.flaws],
+            "known_hazards": sorted(self.known_hazards),
+        }
 
 
 class ExpertEvaluator(SimulatedEvaluator):
-    """The expert: its utility is the world's gold. Flaws that add noise still apply (same budget as a control).
+    """The expert: its utility is the world's gold. Noise flaws still apply (same budget as a control).
 
     The sandwiching paradigm's experts "can be used to verify that the trained model is still aligned"
     (Bowman et al. 2022; the essay, Flawed evaluations might lead to catastrophic alignment failures).

@@ -9,4 +9,11 @@ from oversight_lab.feedback.records import (
     write_comparisons,
 )
 
-__all__ = ["Comparison", "FeedbackFormatError", "read_comparisons", "to_dataset", "to_trl", "write_comparisons"]
+__all__ = [
+    "Comparison",
+    "FeedbackFormatError",
+    "read_comparisons",
+    "to_dataset",
+    "to_trl",
+    "write_comparisons",
+]

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterable
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 __all__ = [
     "Comparison",
@@ -51,9 +52,13 @@ class Comparison:
 
     def __post_init__(self) -> None:
         if self.chosen not in (0, 1):
-            raise FeedbackFormatError(f"comparison {self.task_id!r}: chosen must be 0 or 1, got {self.chosen!r}")
+            raise FeedbackFormatError(
+                f"comparison {self.task_id!r}: chosen must be 0 or 1, got {self.chosen!r}"
+            )
         if not 0.0 <= float(self.prob_a) <= 1.0:
-            raise FeedbackFormatError(f"comparison {self.task_id!r}: prob_a must be in [0, 1], got {self.prob_a!r}")
+            raise FeedbackFormatError(
+                f"comparison {self.task_id!r}: prob_a must be in [0, 1], got {self.prob_a!r}"
+            )
 
     @property
     def chosen_text(self) -> str:
@@ -89,7 +94,7 @@ class Comparison:
 
 
 def write_comparisons(path: str | Path, records: Iterable[Comparison]) -> Path:
-    """Write records to ``path`` (``.jsonl`` or ``.parquet``) atomically: a crash leaves the old file intact."""
+    """Write records to ``path`` (``.jsonl`` or ``.parquet``) atomically: a crash keeps the old file."""
     path = Path(path)
     rows = [asdict(r) for r in records]
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
@@ -112,7 +117,7 @@ def write_comparisons(path: str | Path, records: Iterable[Comparison]) -> Path:
 
 
 def read_comparisons(path: str | Path) -> list[Comparison]:
-    """Read records from JSONL or Parquet; a malformed row raises ``FeedbackFormatError`` naming file and line."""
+    """Read JSONL or Parquet; a malformed row raises ``FeedbackFormatError`` naming file and line."""
     path = Path(path)
     if not path.exists():
         raise FeedbackFormatError(f"{path}: no such file")
@@ -150,7 +155,7 @@ def to_trl(records: Iterable[Comparison], margin: bool = False) -> list[dict[str
 
 
 def to_dataset(records: Iterable[Comparison], trl_format: bool = True):
-    """A Hugging Face ``datasets.Dataset``: TRL's format by default, else every field (nested ones as JSON)."""
+    """A Hugging Face ``datasets.Dataset``: TRL's format by default, else every field (nested as JSON)."""
     import datasets
 
     if trl_format:

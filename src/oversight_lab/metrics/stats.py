@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy import stats
@@ -26,8 +26,9 @@ def mean_ci(values: Sequence[float], level: float = 0.95) -> tuple[float, float,
     return m, m - half, m + half
 
 
-def paired_bootstrap_ci(a: Sequence[float], b: Sequence[float], n_boot: int = 10_000, level: float = 0.95,
-                        seed: int = 0) -> tuple[float, float, float]:
+def paired_bootstrap_ci(
+    a: Sequence[float], b: Sequence[float], n_boot: int = 10_000, level: float = 0.95, seed: int = 0
+) -> tuple[float, float, float]:
     """Mean of a − b over paired items with a percentile bootstrap interval (items resampled together)."""
     d = np.asarray(a, dtype=float) - np.asarray(b, dtype=float)
     rng = np.random.default_rng(seed)

@@ -5,5 +5,14 @@ from oversight_lab.models.policy import Policy
 from oversight_lab.models.tiny import TinyConfig, cache_dir, load_or_pretrain, pretrain
 from oversight_lab.models.tokenizer import build_word_tokenizer, tokenizer_hash
 
-__all__ = ["Policy", "TinyConfig", "build_word_tokenizer", "cache_dir", "load_hf_policy", "load_or_pretrain",
-           "load_policy", "pretrain", "tokenizer_hash"]
+__all__ = [
+    "Policy",
+    "TinyConfig",
+    "build_word_tokenizer",
+    "cache_dir",
+    "load_hf_policy",
+    "load_or_pretrain",
+    "load_policy",
+    "pretrain",
+    "tokenizer_hash",
+]

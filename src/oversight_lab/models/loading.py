@@ -27,8 +27,15 @@ __all__ = ["load_hf_policy", "load_policy", "tiny_config"]
 
 def tiny_config(cfg: RunConfig) -> TinyConfig:
     t = cfg.tiny
-    return TinyConfig(n_layer=t.n_layer, n_embd=t.n_embd, n_head=t.n_head, corpus_lines=t.corpus_lines,
-                      steps=t.steps, lr=t.lr, seed=t.seed)
+    return TinyConfig(
+        n_layer=t.n_layer,
+        n_embd=t.n_embd,
+        n_head=t.n_head,
+        corpus_lines=t.corpus_lines,
+        steps=t.steps,
+        lr=t.lr,
+        seed=t.seed,
+    )
 
 
 def load_hf_policy(name_or_path: str, max_new_tokens: int = 8) -> Policy:

@@ -35,8 +35,13 @@ class Policy:
             chunk = flat[i : i + batch_size]
             enc = self.tokenizer(chunk, return_tensors="pt", padding=True)
             gen = self.model.generate(
-                **enc, do_sample=True, temperature=temperature, top_k=0, top_p=1.0,
-                max_new_tokens=self.max_new_tokens, pad_token_id=self.tokenizer.pad_token_id,
+                **enc,
+                do_sample=True,
+                temperature=temperature,
+                top_k=0,
+                top_p=1.0,
+                max_new_tokens=self.max_new_tokens,
+                pad_token_id=self.tokenizer.pad_token_id,
                 eos_token_id=self.tokenizer.eos_token_id,
             )
             new = gen[:, enc["input_ids"].shape[1] :]

@@ -12,9 +12,9 @@ import hashlib
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
@@ -63,7 +63,12 @@ def _code_version(world: World) -> str:
 
 def pretrain_key(world: World, cfg: TinyConfig, tok: PreTrainedTokenizerFast) -> str:
     blob = json.dumps(
-        {"world": world.describe(), "tokenizer": tokenizer_hash(tok), "model": asdict(cfg), "code": _code_version(world)},
+        {
+            "world": world.describe(),
+            "tokenizer": tokenizer_hash(tok),
+            "model": asdict(cfg),
+            "code": _code_version(world),
+        },
         sort_keys=True,
     )
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -79,9 +84,17 @@ def pretrain(
     torch.manual_seed(cfg.seed)
     model = GPT2LMHeadModel(
         GPT2Config(
-            vocab_size=len(tok), n_positions=cfg.n_positions, n_embd=cfg.n_embd, n_layer=cfg.n_layer,
-            n_head=cfg.n_head, bos_token_id=tok.eos_token_id, eos_token_id=tok.eos_token_id,
-            pad_token_id=tok.pad_token_id, resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0,
+            vocab_size=len(tok),
+            n_positions=cfg.n_positions,
+            n_embd=cfg.n_embd,
+            n_layer=cfg.n_layer,
+            n_head=cfg.n_head,
+            bos_token_id=tok.eos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+            resid_pdrop=0.0,
+            embd_pdrop=0.0,
+            attn_pdrop=0.0,
         )
     )
     # Pack the corpus: documents separated by <eos>, cut into fixed blocks (no padding wasted).

@@ -7,8 +7,9 @@ maximum of a uniformly random n-subset with probability C(i−1, n−1) / C(N, n
 
     E[v(best of n)] = Σ_{i=n}^{N} C(i−1, n−1) / C(N, n) · v_(i).
 
-The KL divergence of the best-of-n policy from the base policy is log n − (n−1)/n (Stiennon et al. 2020; Gao et
-al. 2022, eq. 1). Beirami et al. (2024) show it is an upper bound: exact only in the limit where every outcome has
+The KL divergence of the best-of-n policy from the base policy is log n − (n−1)/n (Stiennon et al. 2020;
+Gao et al. 2022, eq. 1). Beirami et al. (2024) show it is an upper bound: exact only in the limit where every
+outcome has
 vanishing probability, strictly larger for a discrete policy. For a discrete policy whose probabilities are
 known, ``exact_bon_kl`` computes the exact value.
 """
@@ -28,13 +29,17 @@ def bon_kl(n: int | np.ndarray) -> np.ndarray:
 
 
 def bon_weights(n_pool: int, ns: np.ndarray) -> np.ndarray:
-    """Weights w[j, i] = P(the (i+1)-th smallest of the pool is the best of ns[j]); shape (len(ns), n_pool)."""
+    """w[j, i] = P(the (i+1)-th smallest of the pool is the best of ns[j]); shape (len(ns), n_pool)."""
     ns = np.asarray(ns, dtype=float)[:, None]
     i = np.arange(1, n_pool + 1, dtype=float)[None, :]
     valid = i >= ns
     # log C(i-1, n-1) - log C(N, n), computed with log-gamma to stay finite for N = 10^4.
-    log_w = (gammaln(i) - gammaln(ns) - gammaln(np.maximum(i - ns + 1, 1.0))
-             - (gammaln(n_pool + 1.0) - gammaln(ns + 1) - gammaln(n_pool - ns + 1)))
+    log_w = (
+        gammaln(i)
+        - gammaln(ns)
+        - gammaln(np.maximum(i - ns + 1, 1.0))
+        - (gammaln(n_pool + 1.0) - gammaln(ns + 1) - gammaln(n_pool - ns + 1))
+    )
     return np.where(valid, np.exp(np.where(valid, log_w, 0.0)), 0.0)
 
 
@@ -56,7 +61,9 @@ def bon_curve(proxy: np.ndarray, values: np.ndarray, ns: np.ndarray, chunk: int 
     if ns.min() < 1 or ns.max() > n_pool:
         raise ValueError(f"best-of-n: every n must be in [1, {n_pool}], got {ns.min()}..{ns.max()}")
     order = np.argsort(proxy, axis=1, kind="stable")
-    sorted_vals = np.take_along_axis(values, order[..., None], axis=1).mean(axis=0)  # (N, q): weights are shared
+    sorted_vals = np.take_along_axis(values, order[..., None], axis=1).mean(
+        axis=0
+    )  # (N, q): weights are shared
     out = np.empty((len(ns), values.shape[-1]))
     for j in range(0, len(ns), chunk):
         out[j : j + chunk] = bon_weights(n_pool, ns[j : j + chunk]) @ sorted_vals

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
-from transformers import PrinterCallback, AutoModelForCausalLM, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback
 
 from oversight_lab.feedback.records import Comparison, to_dataset
 from oversight_lab.optimize.rl import _Checkpoints
@@ -50,13 +50,33 @@ def train_dpo(
     callbacks = [_Checkpoints(cfg.checkpoint_every, on_checkpoint)] if on_checkpoint else []
     with tempfile.TemporaryDirectory() as tmp:
         args = TRLDPOConfig(
-            output_dir=tmp, max_steps=cfg.steps, learning_rate=cfg.lr, beta=cfg.beta,
-            per_device_train_batch_size=cfg.batch_size, logging_steps=1, save_strategy="no", report_to="none",
-            use_cpu=True, bf16=False, seed=seed, data_seed=seed, disable_tqdm=True, dataloader_num_workers=0,
-            gradient_checkpointing=False, lr_scheduler_type="constant", warmup_steps=0, max_length=None,
+            output_dir=tmp,
+            max_steps=cfg.steps,
+            learning_rate=cfg.lr,
+            beta=cfg.beta,
+            per_device_train_batch_size=cfg.batch_size,
+            logging_steps=1,
+            save_strategy="no",
+            report_to="none",
+            use_cpu=True,
+            bf16=False,
+            seed=seed,
+            data_seed=seed,
+            disable_tqdm=True,
+            dataloader_num_workers=0,
+            gradient_checkpointing=False,
+            lr_scheduler_type="constant",
+            warmup_steps=0,
+            max_length=None,
         )
-        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=to_dataset(comparisons),
-                             processing_class=tokenizer, callbacks=callbacks)
+        trainer = DPOTrainer(
+            model=model,
+            ref_model=ref,
+            args=args,
+            train_dataset=to_dataset(comparisons),
+            processing_class=tokenizer,
+            callbacks=callbacks,
+        )
         trainer.remove_callback(PrinterCallback)  # logs go to the run directory, not stdout
         trainer.train()
     model = trainer.model

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Literal, Sequence
+from typing import Literal
 
-from transformers import PrinterCallback, PreTrainedModel, PreTrainedTokenizerBase, TrainerCallback
+from transformers import PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback, TrainerCallback
 
 from oversight_lab.reward.bradley_terry import RewardModel
 
@@ -88,22 +89,45 @@ def train_rl(
     logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
     batch = cfg.prompts_per_step * cfg.num_generations
     common = dict(
-        max_steps=cfg.steps, learning_rate=cfg.lr, beta=cfg.beta, num_generations=cfg.num_generations,
-        per_device_train_batch_size=batch, steps_per_generation=1, num_iterations=1,
-        max_completion_length=cfg.max_new_tokens, temperature=cfg.temperature, top_k=0, top_p=1.0,
-        logging_steps=1, save_strategy="no", report_to="none", use_cpu=True, bf16=False, seed=seed,
-        data_seed=seed, disable_tqdm=True, dataloader_num_workers=0, gradient_checkpointing=False,
-        lr_scheduler_type="constant", warmup_steps=0,
+        max_steps=cfg.steps,
+        learning_rate=cfg.lr,
+        beta=cfg.beta,
+        num_generations=cfg.num_generations,
+        per_device_train_batch_size=batch,
+        steps_per_generation=1,
+        num_iterations=1,
+        max_completion_length=cfg.max_new_tokens,
+        temperature=cfg.temperature,
+        top_k=0,
+        top_p=1.0,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        use_cpu=True,
+        bf16=False,
+        seed=seed,
+        data_seed=seed,
+        disable_tqdm=True,
+        dataloader_num_workers=0,
+        gradient_checkpointing=False,
+        lr_scheduler_type="constant",
+        warmup_steps=0,
     )
-    trainer_cls, config_cls = (GRPOTrainer, GRPOConfig) if cfg.algorithm == "grpo" else (RLOOTrainer, RLOOConfig)
+    trainer_cls, config_cls = (
+        (GRPOTrainer, GRPOConfig) if cfg.algorithm == "grpo" else (RLOOTrainer, RLOOConfig)
+    )
     repeats = max(1, (cfg.steps * cfg.prompts_per_step) // max(1, len(prompts)) + 1)
     data = datasets.Dataset.from_dict({"prompt": list(prompts) * repeats})
     callbacks = [_Checkpoints(cfg.checkpoint_every, on_checkpoint)] if on_checkpoint else []
     with tempfile.TemporaryDirectory() as tmp:
         args = config_cls(output_dir=tmp, **common)
         trainer = trainer_cls(
-            model=str(init_dir), reward_funcs=reward_function(rm, word_level), args=args, train_dataset=data,
-            processing_class=tokenizer, callbacks=callbacks,
+            model=str(init_dir),
+            reward_funcs=reward_function(rm, word_level),
+            args=args,
+            train_dataset=data,
+            processing_class=tokenizer,
+            callbacks=callbacks,
         )
         trainer.remove_callback(PrinterCallback)  # logs go to the run directory, not stdout
         trainer.train()

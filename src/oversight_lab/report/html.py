@@ -30,8 +30,16 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
 
 
-def _panel(ax: Any, rows: list[dict], arms: list[str], optimizer: str, metric: str, title: str, xlabel: str,
-           relative: bool = False) -> bool:
+def _panel(
+    ax: Any,
+    rows: list[dict],
+    arms: list[str],
+    optimizer: str,
+    metric: str,
+    title: str,
+    xlabel: str,
+    relative: bool = False,
+) -> bool:
     drawn = False
     for k, arm in enumerate(arms):
         c = curve(rows, arm, optimizer, metric, relative=relative)
@@ -40,8 +48,8 @@ def _panel(ax: Any, rows: list[dict], arms: list[str], optimizer: str, metric: s
         drawn = True
         color = COLORS[k % len(COLORS)]
         ax.plot(c["x"], c["mean"], "-o", ms=3, color=color, label=arm)
-        lo = [m if math.isnan(v) else v for v, m in zip(c["lo"], c["mean"])]
-        hi = [m if math.isnan(v) else v for v, m in zip(c["hi"], c["mean"])]
+        lo = [m if math.isnan(v) else v for v, m in zip(c["lo"], c["mean"], strict=False)]
+        hi = [m if math.isnan(v) else v for v, m in zip(c["hi"], c["mean"], strict=False)]
         ax.fill_between(c["x"], lo, hi, color=color, alpha=0.18, linewidth=0)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(xlabel, fontsize=9)
@@ -58,16 +66,28 @@ def _figures(rows: list[dict], arms: list[str]) -> list[tuple[str, str]]:
     import matplotlib.pyplot as plt
 
     figs = []
-    for optimizer, name, xlabel in (("bon", "Best-of-n", "√KL (analytic, log n − (n−1)/n)"),
-                                    ("rl", "RL against the reward model", "√KL (Monte-Carlo, k1)")):
+    for optimizer, name, xlabel in (
+        ("bon", "Best-of-n", "√KL (analytic, log n − (n−1)/n)"),
+        ("rl", "RL against the reward model", "√KL (Monte-Carlo, k1)"),
+    ):
         if not any(r["optimizer"] == optimizer for r in rows):
             continue
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
         _panel(axes[0], rows, arms, optimizer, "gold/mean", "gold (expert, hidden)", xlabel)
-        _panel(axes[1], rows, arms, optimizer, "proxy/mean", "proxy gain (reward model, vs initial)", xlabel,
-               relative=True)
+        _panel(
+            axes[1],
+            rows,
+            arms,
+            optimizer,
+            "proxy/mean",
+            "proxy gain (reward model, vs initial)",
+            xlabel,
+            relative=True,
+        )
         _panel(axes[2], rows, arms, optimizer, "fail/undisclosed_toxic", "undisclosed mercury", xlabel)
-        fig.suptitle(f"{name}: gold vs proxy against optimisation pressure (mean, 95% CI over seeds)", fontsize=11)
+        fig.suptitle(
+            f"{name}: gold vs proxy against optimisation pressure (mean, 95% CI over seeds)", fontsize=11
+        )
         figs.append((name, _png(fig)))
     if any(r["optimizer"] == "dpo" for r in rows):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -89,33 +109,48 @@ def render_report(run_dir: str | Path) -> str:
     env = json.loads((run_dir / "env.json").read_text()) if (run_dir / "env.json").exists() else {}
     arms = list(summary["arms"])
     e = html.escape
-    parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>oversight-lab: {e(summary.get('scenario', ''))}"
-             "</title><style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
-             "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}"
-             "th{background:#f4f4f4}img{max-width:100%}pre{background:#f7f7f7;padding:1em;font-size:12px;"
-             "overflow:auto}</style></head><body>"]
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>"
+        f"<title>oversight-lab: {e(summary.get('scenario', ''))}"
+        "</title><style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
+        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}"
+        "th{background:#f4f4f4}img{max-width:100%}pre{background:#f7f7f7;padding:1em;font-size:12px;"
+        "overflow:auto}</style></head><body>"
+    ]
     parts.append(f"<h1>oversight-lab run: {e(str(summary.get('scenario')))}</h1>")
-    parts.append(f"<p>Seeds: {e(str(summary['seeds']))}. Arms: {e(', '.join(arms))}. "
-                 "Gold is the world's expert judgement, never seen by any optimiser; proxy is the reward model "
-                 "trained on the arm's evaluator. Intervals are 95% Student-t over seeds.</p>")
+    parts.append(
+        f"<p>Seeds: {e(str(summary['seeds']))}. Arms: {e(', '.join(arms))}. "
+        "Gold is the world's expert judgement, never seen by any optimiser; proxy is the reward model "
+        "trained on the arm's evaluator. Intervals are 95% Student-t over seeds.</p>"
+    )
     parts.append("<h2>Verdict</h2><ul>" + "".join(f"<li>{e(v)}</li>" for v in summary["verdicts"]) + "</ul>")
-    parts.append("<h2>Scorecard</h2><table><tr><th>metric</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>")
+    parts.append(
+        "<h2>Scorecard</h2><table><tr><th>metric</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>"
+    )
     for key, desc in HEADLINES.items():
         cells = []
         for a in arms:
             s = summary["arms"][a]["aggregate"][key]
             ci = "" if math.isnan(s["lo"]) else f" [{_fmt(s['lo'])}, {_fmt(s['hi'])}]"
             cells.append(f"<td>{_fmt(s['mean'])}{ci}</td>")
-        parts.append(f"<tr><td title='{e(desc)}'>{e(key)}<br><small>{e(desc)}</small></td>{''.join(cells)}</tr>")
+        parts.append(
+            f"<tr><td title='{e(desc)}'>{e(key)}<br><small>{e(desc)}</small></td>{''.join(cells)}</tr>"
+        )
     parts.append("</table>")
     for name, uri in _figures(rows, arms):
         parts.append(f"<h2>{e(name)}</h2><img alt='{e(name)}' src='{uri}'>")
-    parts.append("<h2>Per seed</h2><table><tr><th>arm</th><th>seed</th>"
-                 + "".join(f"<th>{e(k)}</th>" for k in HEADLINES) + "</tr>")
+    parts.append(
+        "<h2>Per seed</h2><table><tr><th>arm</th><th>seed</th>"
+        + "".join(f"<th>{e(k)}</th>" for k in HEADLINES)
+        + "</tr>"
+    )
     for a in arms:
         for seed, h in summary["arms"][a]["per_seed"].items():
-            parts.append(f"<tr><td>{e(a)}</td><td>{e(seed)}</td>" + "".join(f"<td>{_fmt(h[k])}</td>" for k in HEADLINES)
-                         + "</tr>")
+            parts.append(
+                f"<tr><td>{e(a)}</td><td>{e(seed)}</td>"
+                + "".join(f"<td>{_fmt(h[k])}</td>" for k in HEADLINES)
+                + "</tr>"
+            )
     parts.append("</table>")
     if "timings" in summary:
         parts.append(f"<h2>Timings</h2><pre>{e(json.dumps(summary['timings'], indent=1))}</pre>")

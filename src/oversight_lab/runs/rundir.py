@@ -1,12 +1,12 @@
 """Run directories: everything needed to reproduce and re-read a run.
 
-    RUN_DIR/
-      config.json      the resolved RunConfig
-      env.json         seeds, package versions, git commit, platform, command line
-      metrics.jsonl    one row per (arm, seed, optimiser, checkpoint); namespaced metric names
-      summary.json     aggregates across seeds with 95% confidence intervals
-      report.html      self-contained (plots embedded), opens offline
-      arms/<arm>/seed-<s>/   comparisons.jsonl, reward_model.json, metrics.jsonl, summary.json, checkpoints/
+RUN_DIR/
+  config.json      the resolved RunConfig
+  env.json         seeds, package versions, git commit, platform, command line
+  metrics.jsonl    one row per (arm, seed, optimiser, checkpoint); namespaced metric names
+  summary.json     aggregates across seeds with 95% confidence intervals
+  report.html      self-contained (plots embedded), opens offline
+  arms/<arm>/seed-<s>/   comparisons.jsonl, reward_model.json, metrics.jsonl, summary.json, checkpoints/
 """
 
 from __future__ import annotations
@@ -37,7 +37,9 @@ def new_run_dir(out: str | Path | None, scenario: str) -> Path:
     """A fresh run directory; refuses one that already holds results, so nothing is overwritten."""
     path = Path(out) if out else Path("runs") / f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
     if path.exists() and any(path.iterdir()):
-        raise RunDirError(f"run directory {str(path)!r} already exists and is not empty; choose another --out")
+        raise RunDirError(
+            f"run directory {str(path)!r} already exists and is not empty; choose another --out"
+        )
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -56,7 +58,9 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 def _git_commit() -> str | None:
     try:
         here = Path(__file__).resolve().parent
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
+        )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
         return None
@@ -69,5 +73,11 @@ def environment() -> dict[str, Any]:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    return {"packages": versions, "python": sys.version.split()[0], "platform": platform.platform(),
-            "git_commit": _git_commit(), "argv": sys.argv, "started": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    return {
+        "packages": versions,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "git_commit": _git_commit(),
+        "argv": sys.argv,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

@@ -7,14 +7,16 @@ starts RLHF from the same base model. Workers use one torch thread each, so the 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import queue
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from oversight_lab.config import RunConfig
 from oversight_lab.runs.rundir import arm_dir, environment, read_rows, write_json
@@ -66,7 +68,11 @@ def _prepare(cfg_data: dict, events: Any) -> dict:
 
     _, _, _, info = load_or_pretrain(world, tiny_config(cfg), progress)
     events.put(("pretrain", "pretrain (cached)" if info["cache_hit"] else "pretrain", 1, 1))
-    return {"cache_hit": info["cache_hit"], "seconds": info.get("seconds"), "final_loss": info.get("final_loss")}
+    return {
+        "cache_hit": info["cache_hit"],
+        "seconds": info.get("seconds"),
+        "final_loss": info.get("final_loss"),
+    }
 
 
 def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any) -> Any:
@@ -75,27 +81,37 @@ def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any) -> Any:
 
     cfg = RunConfig.model_validate(cfg_data)
     label = f"{arm} seed {seed}"
-    return run_arm(cfg, arm, seed, arm_dir(Path(run_dir), arm, seed),
-                   progress=lambda stage, done, total: events.put((label, stage, done, total)))
+    return run_arm(
+        cfg,
+        arm,
+        seed,
+        arm_dir(Path(run_dir), arm, seed),
+        progress=lambda stage, done, total: events.put((label, stage, done, total)),
+    )
 
 
 def _progress_ui(events: Any, labels: list[str], enabled: bool) -> tuple[Callable[[], None], Any]:
     """A Rich progress display fed from the workers' event queue (a no-op when disabled)."""
     stop = threading.Event()
     if not enabled:
+
         def drain() -> None:
             while not stop.is_set():
-                try:
+                with contextlib.suppress(queue.Empty, EOFError, OSError):
                     events.get(timeout=0.2)
-                except (queue.Empty, EOFError, OSError):
-                    pass
+
         t = threading.Thread(target=drain, daemon=True)
         t.start()
         return lambda: (stop.set(), t.join()), None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    bar = Progress(TextColumn("{task.fields[label]:<18}"), TextColumn("{task.description:<22}"), BarColumn(),
-                   MofNCompleteColumn(), TimeElapsedColumn())
+    bar = Progress(
+        TextColumn("{task.fields[label]:<18}"),
+        TextColumn("{task.description:<22}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+    )
     tasks = {lab: bar.add_task("waiting", total=1, label=lab) for lab in labels}
     bar.start()
 
@@ -154,8 +170,13 @@ def execute(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[s
     for res in results:
         for stage, sec in res.summary["timings"].items():
             stage_totals[stage] = stage_totals.get(stage, 0.0) + sec
-    summary["timings"] = {"wall": time.perf_counter() - t_start, "prepare": t_prep, "workers": workers,
-                          "job_seconds_by_stage": stage_totals, "pretrain": prep}
+    summary["timings"] = {
+        "wall": time.perf_counter() - t_start,
+        "prepare": t_prep,
+        "workers": workers,
+        "job_seconds_by_stage": stage_totals,
+        "pretrain": prep,
+    }
     summary["scenario"] = cfg.scenario
     write_json(run_dir / "summary.json", summary)
     from oversight_lab.report.html import write_report
@@ -175,5 +196,8 @@ def load_run(run_dir: Path) -> tuple[dict, list[dict], dict]:
         raise RunDirError(f"run directory {str(run_dir)!r} does not exist")
     if missing:
         raise RunDirError(f"run directory {str(run_dir)!r} is incomplete: missing {', '.join(missing)}")
-    return (json.loads((run_dir / "config.json").read_text()), read_rows(run_dir / "metrics.jsonl"),
-            json.loads((run_dir / "summary.json").read_text()))
+    return (
+        json.loads((run_dir / "config.json").read_text()),
+        read_rows(run_dir / "metrics.jsonl"),
+        json.loads((run_dir / "summary.json").read_text()),
+    )
