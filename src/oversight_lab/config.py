@@ -60,12 +60,20 @@ class RewardModelConfig(_Strict):
     aggregate: Literal["mean", "min", "uwo"] = Field("mean", description="mean, worst-case, or mean − λ·var")
     uwo_lambda: float = Field(1.0, ge=0)
     holdout_fraction: float = Field(0.2, gt=0, lt=1, description="comparisons held out to measure the RM")
+    backbone: str = Field(
+        "policy", pattern=r"^(policy|tiny:[1-9][0-9]*x[1-9][0-9]*)$",
+        description='"policy" (the evaluatee\'s pretrained LM) or "tiny:<layers>x<width>", a tiny GPT-2 of that '
+                    "size pretrained (and cached) on the world's corpus with the tiny.* budget: reward models of "
+                    "different sizes (Gao et al. 2022)",
+    )
 
 
 class BestOfNConfig(_Strict):
     enabled: bool = True
     pool_size: int = Field(64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool")
     n_tasks: int = Field(48, ge=1)
+    cache_pool: bool = Field(False, description="keep the sampled pool in the cache (it depends on the initial "
+                                               "policy, tasks and seed only, so cells of a sweep share it)")
 
 
 class RLSettings(_Strict):

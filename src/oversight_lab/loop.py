@@ -28,12 +28,14 @@ import torch
 from oversight_lab.config import EvaluatorSpec, RunConfig
 from oversight_lab.evaluators import Evaluator, ExpertEvaluator, SimulatedEvaluator, make_flaw, to_comparison
 from oversight_lab.feedback.records import Comparison, write_comparisons
-from oversight_lab.models.loading import load_policy
+from oversight_lab.models.loading import load_policy, tiny_config
 from oversight_lab.models.policy import Policy
-from oversight_lab.optimize.best_of_n import bon_curve, bon_kl
+from oversight_lab.optimize.best_of_n import bon_curve, bon_kl, exact_bon_kl
 from oversight_lab.optimize.dpo import DPOConfig, train_dpo
 from oversight_lab.optimize.rl import RLConfig, train_rl
-from oversight_lab.reward.bradley_terry import RewardConfig, RewardModel, preference_accuracy, train_reward_model
+from oversight_lab.reward.bradley_terry import (
+    RewardConfig, RewardModel, load_backbone, preference_accuracy, train_reward_model,
+)
 from oversight_lab.worlds.base import Task, World, make_world
 
 __all__ = ["ArmResult", "build_evaluator", "evaluate_checkpoint", "run_arm", "seed_everything"]
@@ -129,9 +131,10 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     # 3. The proxy: a Bradley–Terry reward model (ensemble) on the evaluator's comparisons.
     progress("reward model", 0, 1)
     t0 = time.perf_counter()
-    rm_cfg = RewardConfig(**cfg.reward.model_dump(exclude={"holdout_fraction"}),
+    rm_cfg = RewardConfig(**cfg.reward.model_dump(exclude={"holdout_fraction", "backbone"}),
                           holdout_fraction=cfg.reward.holdout_fraction)
-    rm = train_reward_model(init_dir, initial.tokenizer, train_cmp, rm_cfg, seed=seed)
+    rm_dir, rm_tok = _reward_backbone(cfg, world, init_dir, initial)
+    rm = train_reward_model(rm_dir, rm_tok, train_cmp, rm_cfg, seed=seed)
     rm_metrics = _reward_model_accuracy(rm, hold_cmp, world)
     (out_dir / "reward_model.json").write_text(json.dumps({**rm_metrics, "train_log": rm.train_log}, indent=1))
     timings["reward_model"] = time.perf_counter() - t0
@@ -196,6 +199,32 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     return ArmResult(arm, seed, rows, summary)
 
 
+def _reward_backbone(cfg: RunConfig, world: World, init_dir: Path, initial: Policy) -> tuple[Path, Any]:
+    """The reward model's starting LM: the evaluatee's (``policy``) or a tiny one of another size (Gao et al. 2022)."""
+    if cfg.reward.backbone == "policy":
+        return init_dir, initial.tokenizer
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.tiny.threads)  # pretraining on a cache miss, as for the evaluatee
+    try:
+        return load_backbone(cfg.reward.backbone, world, tiny_config(cfg))
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _item_metrics(world: World, policy: Policy, items: list[dict[str, Any]],
+                  where: dict[str, Any]) -> dict[str, float]:
+    """The world's fixed items answered deterministically by ``policy`` (:mod:`oversight_lab.metrics.items`):
+    records appended to ``items`` with ``where`` (arm, seed, optimiser, step); set-level metrics returned."""
+    from oversight_lab.metrics.items import PolicyLM, item_eval_for
+
+    hooks = item_eval_for(world)
+    if hooks is None:
+        return {}
+    records = hooks.item_records(PolicyLM(policy))
+    items.extend({**where, **r} for r in records)
+    return hooks.item_summary(records)
+
+
 def _reward_model_accuracy(rm: RewardModel, held_out: list[Comparison], world: World) -> dict[str, float]:
     """Held-out accuracy of the reward model against the evaluator's labels and, separately, against gold."""
     prompts = [c.prompt for c in held_out]
@@ -212,32 +241,76 @@ def _reward_model_accuracy(rm: RewardModel, held_out: list[Comparison], world: W
     return {"rm/acc_evaluator": acc_eval, "rm/acc_gold": acc_gold, "rm/n_holdout": float(len(held_out))}
 
 
+def _sample_pool(policy: Policy, prompts: list[str], n: int, seed: int, cache: bool) -> list[list[str]]:
+    """``policy.sample(prompts, n, seed)``, kept in the cache when ``cache`` is set.
+
+    The pool depends only on the initial policy (its weights), the prompts, n and the seed, so every cell of a
+    sweep that shares them (reward-model sizes, data sizes, ensembles) reads one pool instead of resampling it.
+    """
+    if not cache:
+        return policy.sample(prompts, n=n, seed=seed)
+    import gzip
+    import hashlib
+    import os
+
+    from oversight_lab.models.tiny import cache_dir
+
+    h = hashlib.sha256()
+    for name, tensor in sorted(policy.model.state_dict().items()):
+        h.update(name.encode())
+        h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    h.update(json.dumps([prompts, n, seed, policy.max_new_tokens, policy.word_level,
+                         sorted(policy.tokenizer.get_vocab().items())]).encode())
+    path = cache_dir() / "pools" / f"{h.hexdigest()[:24]}.json.gz"
+    if path.exists():
+        return json.loads(gzip.decompress(path.read_bytes()))
+    pool = policy.sample(prompts, n=n, seed=seed)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(gzip.compress(json.dumps(pool).encode()))
+    os.replace(tmp, path)  # atomic: a killed job never leaves half a pool
+    return pool
+
+
 def _best_of_n(cfg: RunConfig, initial: Policy, world: World, rm: RewardModel, evaluator: Evaluator,
                arm: str, seed: int) -> list[dict[str, Any]]:
     tasks = world.tasks("eval", cfg.bon.n_tasks, seed=10_000)
     n_pool = cfg.bon.pool_size
-    pool = initial.sample([t.prompt for t in tasks], n=n_pool, seed=seed * 7919 + 3)
-    flat_tasks = [t for t in tasks for _ in range(n_pool)]
-    flat = [c for cs in pool for c in cs]
-    proxy = rm.score([t.prompt for t in flat_tasks], flat).reshape(len(tasks), n_pool)
-    answers = [world.parse(t, c) for t, c in zip(flat_tasks, flat)]
-    fails = [world.failure_metrics(t, a) for t, a in zip(flat_tasks, answers)]
+    pool = _sample_pool(initial, [t.prompt for t in tasks], n_pool, seed * 7919 + 3, cfg.bon.cache_pool)
+    # Score each distinct (task, completion) once: a pool of 10^4 from a tiny policy holds a few hundred.
+    keys = [(j, c) for j, cs in enumerate(pool) for c in cs]
+    index: dict[tuple[int, str], int] = {}
+    inverse = np.array([index.setdefault(k, len(index)) for k in keys])
+    u_tasks = [tasks[j] for j, _ in index]
+    u_text = [c for _, c in index]
+    u_proxy = rm.score([t.prompt for t in u_tasks], u_text)
+    answers = [world.parse(t, c) for t, c in zip(u_tasks, u_text)]
+    fails = [world.failure_metrics(t, a) for t, a in zip(u_tasks, answers)]
     names = ["gold/mean", "proxy/mean", "evaluator/mean", *fails[0].keys()]
-    values = np.stack([
-        [world.gold(t, a) for t, a in zip(flat_tasks, answers)],
-        proxy.ravel(),
-        [evaluator.score(t, c) or 0.0 for t, c in zip(flat_tasks, flat)],
+    u_values = np.stack([
+        [world.gold(t, a) for t, a in zip(u_tasks, answers)],
+        u_proxy,
+        [evaluator.score(t, c) or 0.0 for t, c in zip(u_tasks, u_text)],
         *[[f[k] for f in fails] for k in fails[0]],
-    ], axis=-1).reshape(len(tasks), n_pool, len(names))
+    ], axis=-1)
+    proxy = u_proxy[inverse].reshape(len(tasks), n_pool)
+    values = u_values[inverse].reshape(len(tasks), n_pool, len(names))
     ns = np.unique(np.concatenate([2 ** np.arange(int(np.log2(n_pool)) + 1), [n_pool]])).astype(int)
     curve = bon_curve(proxy, values, ns)
+    # The plug-in exact KL: best-of-n over the pool's empirical distribution (Beirami et al. 2024). The analytic
+    # log n − (n−1)/n overstates it once n approaches 1 / P(the proxy's favourite answer).
+    task_of = np.array([j for j, _ in index])
+    counts = np.bincount(inverse, minlength=len(index)).astype(float)
+    exact = np.array([[exact_bon_kl(counts[task_of == j] / n_pool, u_proxy[task_of == j], int(n))
+                       for j in range(len(tasks))] for n in ns]).mean(axis=1)
     rows = []
-    for n, vals in zip(ns, curve):
+    for n, vals, kl_pool in zip(ns, curve, exact):
         kl = float(bon_kl(n))
         metrics = dict(zip(names, map(float, vals)))
         toxic = metrics.get("fail/toxic", 0.0)
         if "fail/disclosed_toxic" in metrics:
             metrics["fail/disclosure_rate"] = metrics["fail/disclosed_toxic"] / toxic if toxic > 0 else float("nan")
         rows.append({"arm": arm, "seed": seed, "optimizer": "bon", "step": int(n), "n": int(n),
+                     "kl/bon_exact_pool": float(kl_pool),
                      "kl/bon_analytic": kl, "kl/sqrt": float(np.sqrt(kl)), **metrics})
     return rows

@@ -19,7 +19,7 @@ import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, Sequence
+from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
 import torch
@@ -27,7 +27,12 @@ from transformers import PrinterCallback, AutoModelForSequenceClassification, Pr
 
 from oversight_lab.feedback.records import Comparison, to_trl
 
-__all__ = ["RewardConfig", "RewardModel", "train_reward_model", "preference_accuracy"]
+if TYPE_CHECKING:
+    from oversight_lab.models.tiny import TinyConfig
+    from oversight_lab.worlds.base import World
+
+__all__ = ["RewardConfig", "RewardModel", "train_reward_model", "preference_accuracy", "backbone_config",
+           "load_backbone"]
 
 
 @dataclass(frozen=True)
@@ -135,3 +140,49 @@ def preference_accuracy(rm: RewardModel, prompts: Sequence[str], chosen: Sequenc
     a = rm.score(prompts, chosen)
     b = rm.score(prompts, rejected)
     return float(np.mean((a > b) + 0.5 * (a == b)))
+
+
+def backbone_config(spec: str, base: TinyConfig) -> TinyConfig:
+    """The ``TinyConfig`` of a reward-model backbone ``"tiny:<layers>x<width>"``; corpus and budget from ``base``.
+
+    Heads are 16 wide where the width allows (the evaluatee's 2 × 64 has 4), so ``tiny:2x64`` with the
+    evaluatee's budget is the evaluatee itself, and shares its cache entry.
+    """
+    import re
+    from dataclasses import replace
+
+    match = re.fullmatch(r"tiny:([1-9][0-9]*)x([1-9][0-9]*)", spec)
+    if not match:
+        raise ValueError(f"reward backbone {spec!r}: expected 'policy' or 'tiny:<layers>x<width>', e.g. tiny:2x64")
+    layers, width = int(match.group(1)), int(match.group(2))
+    if width < 8:
+        raise ValueError(f"reward backbone {spec!r}: width must be at least 8")
+    heads = max(h for h in range(1, max(1, width // 16) + 1) if width % h == 0)
+    return replace(base, n_layer=layers, n_embd=width, n_head=heads)
+
+
+def load_backbone(spec: str, world: World, base: TinyConfig) -> tuple[Path, PreTrainedTokenizerBase]:
+    """Pretrain (or load from the cache) the tiny backbone ``spec`` on ``world``; returns its directory and tokenizer.
+
+    A file lock makes concurrent jobs that need the same backbone wait for one pretraining instead of each
+    doing it; the cache entry itself is written atomically by ``load_or_pretrain``.
+    """
+    import hashlib
+    import json
+    from dataclasses import asdict
+
+    from oversight_lab.models.tiny import cache_dir, load_or_pretrain
+
+    cfg = backbone_config(spec, base)
+    tag = hashlib.sha256(json.dumps([world.describe(), asdict(cfg)], sort_keys=True).encode()).hexdigest()[:16]
+    lock_path = cache_dir() / "pretrained" / f".{world.name}-{tag}.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # no POSIX locks: concurrent jobs may pretrain twice, with identical results
+            pass
+        _, tok, path, _ = load_or_pretrain(world, cfg)
+    return path, tok
