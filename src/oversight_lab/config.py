@@ -42,10 +42,13 @@ class TinyModelConfig(_Strict):
 
 
 class EvaluatorSpec(_Strict):
-    """An evaluator: ``simulated`` (the world's rule through ``flaws``) or ``expert`` (gold, plus any noise)."""
+    """An evaluator: ``simulated`` (the world's rule through ``flaws``), ``expert`` (gold, plus any noise), or a
+    scalable-oversight protocol: ``judge`` (a model judge), ``assisted``, ``chain`` (``params`` configure them)."""
 
-    kind: Literal["simulated", "expert"] = "simulated"
+    kind: Literal["simulated", "expert", "judge", "assisted", "chain"] = "simulated"
     flaws: list[dict[str, Any]] = Field(default_factory=list, description='flaw specs, e.g. {"kind": "noise"}')
+    params: dict[str, Any] = Field(default_factory=dict, description="parameters of the model judge, assistant "
+                                   "or chain (judge, assisted, chain kinds; see oversight_lab.protocols)")
 
 
 class FeedbackConfig(_Strict):
@@ -131,6 +134,10 @@ class RunConfig(_Strict):
 
 
 def parse_set(item: str) -> tuple[str, Any]:
+    item_eval: bool = Field(False, description="answer the world's fixed items deterministically at every "
+                                               "checkpoint (items.jsonl; per-item before/after statistics)")
+    protocol: dict[str, Any] = Field(default_factory=dict, description="settings of a scalable-oversight "
+                                     "protocol's analysis (oversight_lab.protocols), e.g. n_train, n_deploy")
     """``"a.b=value"`` → ``("a.b", value)``; the value is read as YAML (numbers, booleans, lists, dicts)."""
     if "=" not in item:
         raise ConfigError(f"--set {item!r}: expected key=value")

@@ -59,6 +59,10 @@ def seed_everything(seed: int) -> None:
 
 def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str) -> Evaluator:
     flaws = [make_flaw(f) for f in spec.flaws]
+    if spec.kind in ("judge", "assisted", "chain"):  # scalable-oversight protocols, imported only when used
+        from oversight_lab.protocols.evaluators import build_protocol_evaluator
+
+        return build_protocol_evaluator(world, spec.kind, flaws, spec.params, seed, name)
     cls = ExpertEvaluator if spec.kind == "expert" else SimulatedEvaluator
     return cls(world, flaws, seed=seed, name=name)
 
@@ -206,6 +210,8 @@ def _reward_backbone(cfg: RunConfig, world: World, init_dir: Path, initial: Poli
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.tiny.threads)  # pretraining on a cache miss, as for the evaluatee
     try:
+    if hasattr(evaluator, "stats"):  # model judges count their calls and unparseable replies
+        summary["evaluator_stats"] = dict(evaluator.stats)
         return load_backbone(cfg.reward.backbone, world, tiny_config(cfg))
     finally:
         torch.set_num_threads(threads)
