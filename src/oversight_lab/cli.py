@@ -89,6 +89,10 @@ def run(
     console.print(_scorecard(summary))
     for line in summary["verdicts"]:
         console.print(f"• {line}")
+    from oversight_lab.protocols.analyse import after_run  # protocol scenarios: their own analysis and report
+
+    for line in after_run(run_dir):
+        console.print(f"• {line}", highlight=False, markup=False)
     console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {run_dir / 'report.html'}")
 
 

@@ -1,6 +1,7 @@
 """AI-assisted evaluation: a weak evaluator helped by an assistant trained on an easier version of the task.
 
-The essay: "when humans are no longer capable of providing evaluations on their own, they may be assisted by an
+The essay: "when humans are no longer capable of providing evaluations on their own, they may be assisted by
+an
 AI that has been trained on an easier version of the problem", as in OpenAI's book summaries, where "using the
 model's summary of shorter sections of the text, the human is able to evaluate summaries of long texts" (Wu et
 al. 2021, Recursively Summarizing Books with Human Feedback). In the alchemy world:
@@ -33,7 +34,9 @@ __all__ = ["Assistant", "AssistedEvaluator", "item_features", "easy_task_labels"
 
 
 def item_features(world: World, items: Sequence[str]) -> np.ndarray:
-    """What the assistant knows of each item: indicators of the item's properties (a recipe world's ``props``)."""
+    """What the assistant knows of each item: indicators of the item's properties (a recipe world's
+    ``props``).
+    """
     props = getattr(world, "props", None)
     properties = getattr(world, "properties", None)
     if props is None or properties is None:
@@ -133,7 +136,9 @@ class AssistedEvaluator(SimulatedEvaluator):
         self.assistant = assistant
 
     def knows(self, item: str) -> bool:
-        """The evaluator's answer to the easier question about ``item``: its own knowledge, else the assistant."""
+        """The evaluator's answer to the easier question about ``item``: its own knowledge, else the
+        assistant.
+        """
         return item in self.known_hazards or bool(self.assistant.flags([item]))
 
     def score(self, task: Task, answer: str) -> float:

@@ -1,10 +1,12 @@
 """Chained evaluators: k layers of AI assistance, each assistant trained with feedback from the layer below.
 
-The essay: "Does the recipe not seem even more suspicious if you consider that the automaton was not trained by
+The essay: "Does the recipe not seem even more suspicious if you consider that the automaton was not trained
+by
 your feedback alone but with the assistance of another automaton? What if it was trained by a sequence of ever
 more advanced automatons, only the first of which you fully understand? ... for every layer of
 evaluation-by-AI that you add to the training process, you are adding the uncertainty from using an evaluator
-whose goals you do not understand." Recursive reward modelling and recursive summarisation (Wu et al. 2021) are
+whose goals you do not understand." Recursive reward modelling and recursive summarisation (Wu et al. 2021)
+are
 such chains.
 
 Layer 0 is the weak evaluator alone; its feedback on the easier task is the truth seen through its own tests

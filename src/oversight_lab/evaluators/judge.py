@@ -1,4 +1,5 @@
-"""Model judges (RLAIF, constitutional AI): a language model compares two answers against a written constitution.
+"""Model judges (RLAIF, constitutional AI): a language model compares two answers against a written
+constitution.
 
 The essay's pure-AI supervision: "A language model is finetuned by evaluating its own answers using a prompt
 ('the constitution') that describes the rules it should adhere to" (Bai et al. 2022, Constitutional AI; Lee et
@@ -6,9 +7,10 @@ al. 2023, RLAIF). Here any model can be the judge:
 
 * ``HFJudgeBackend`` — a local Hugging Face causal LM (the tiny judge trained in-process by
   :mod:`oversight_lab.protocols.tiny_judge`, or any model by path). It reads the log-probabilities of the
-  tokens " A" and " B" after the judging prompt: P(first) = p(A) / (p(A) + p(B)). A reply whose mass on the two
-  letters is below ``min_mass`` counts as unparseable (a general LM that wants to say something else).
-* ``OpenAIJudgeBackend`` — any OpenAI-compatible endpoint (vLLM, llama.cpp server, Ollama, hosted APIs) through
+  tokens " A" and " B" after the judging prompt: P(first) = p(A) / (p(A) + p(B)). A reply whose mass on
+  the two letters is below ``min_mass`` counts as unparseable (a general LM that wants to say something else).
+* ``OpenAIJudgeBackend`` — any OpenAI-compatible endpoint (vLLM, llama.cpp server, Ollama, hosted APIs)
+through
   ``openai.OpenAI(base_url=...)``: chat completions, greedy, the constitution as the system message and the
   pair as the user message; the reply text is parsed with ``VERDICT_RE``.
 
@@ -19,15 +21,18 @@ The judging prompt (``judge_messages``)::
 
 A local backend reads ``system + " " + user`` as one text. The judge should reply with one letter.
 
-Parsing (``parse_verdict``): the reply must *start* with the verdict, optionally after a label and punctuation:
+Parsing (``parse_verdict``): the reply must *start* with the verdict, optionally after a label and
+punctuation:
 ``VERDICT_RE`` accepts "A", " B.", "(A)", "**B**", "Answer: A", "Verdict - B", "preferred: A" and rejects "I
 think A", "Neither", "" or text in another case ("a recipe ..."). The letter is case-sensitive, so the article
 "a" is never read as a verdict; a reply that begins with the word "A" ("A is better") is read as A.
 
 Position bias: every pair is asked in both orders (a, b) and (b, a); P(a ≻ b) = mean of P(first | a first) and
 1 − P(first | b first). A judge that always answers "A" thus gives 0.5, not a preference. An order whose reply
-is unparseable is left out; when both are, the pair gets 0.5 and a seeded coin flip, and is counted. Nothing is
-dropped silently: ``JudgeEvaluator.stats`` counts calls, unparseable replies, unresolved pairs, and pairs whose
+is unparseable is left out; when both are, the pair gets 0.5 and a seeded coin flip, and is counted. Nothing
+is
+dropped silently: ``JudgeEvaluator.stats`` counts calls, unparseable replies, unresolved pairs, and pairs
+whose
 verdict follows the position rather than the answer; the loop writes them into each arm's ``summary.json``.
 """
 
@@ -160,7 +165,15 @@ class HFJudgeBackend:
                     padding=True,
                     add_special_tokens=False,
                 )
-                logits = self.model(**enc).logits[:, -1].float()
+                # positions count from each prompt's first real token, so left padding changes nothing
+                pos = (enc["attention_mask"].cumsum(-1) - 1).clamp(min=0)
+                logits = (
+                    self.model(
+                        input_ids=enc["input_ids"], attention_mask=enc["attention_mask"], position_ids=pos
+                    )
+                    .logits[:, -1]
+                    .float()
+                )
                 probs = torch.softmax(logits, dim=-1)[:, self.letter_ids]
                 for pa, pb in probs.tolist():
                     mass = pa + pb
@@ -180,7 +193,9 @@ class HFJudgeBackend:
 
 
 class OpenAIJudgeBackend:
-    """An OpenAI-compatible chat endpoint; replies parsed with ``VERDICT_RE``; ``concurrency`` requests at a time."""
+    """An OpenAI-compatible chat endpoint; replies parsed with ``VERDICT_RE``; ``concurrency`` requests at a
+    time.
+    """
 
     name = "openai"
 
@@ -245,7 +260,9 @@ class OpenAIJudgeBackend:
 
 
 class JudgeEvaluator(Evaluator):
-    """An ``Evaluator`` backed by a model judge; both orders asked; unparseable replies counted in ``stats``."""
+    """An ``Evaluator`` backed by a model judge; both orders asked; unparseable replies counted in
+    ``stats``.
+    """
 
     name = "judge"
 

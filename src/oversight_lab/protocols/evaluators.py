@@ -1,6 +1,7 @@
 """Build the protocol evaluators (``judge``, ``assisted``, ``chain``) from an arm's ``EvaluatorSpec.params``.
 
-``loop.build_evaluator`` calls :func:`build_protocol_evaluator` for these kinds. Parameters (unknown ones are an
+``loop.build_evaluator`` calls :func:`build_protocol_evaluator` for these kinds. Parameters (unknown ones are
+an
 error naming the arm's kind and the allowed keys):
 
 * ``judge``: ``backend`` ``"tiny"`` (a GPT-2 judge trained here, :mod:`~oversight_lab.protocols.tiny_judge`;

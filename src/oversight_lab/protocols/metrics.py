@@ -1,15 +1,19 @@
 """Protocol metrics: evaluator accuracy against gold, the sandwich gap, and performance gap recovered.
 
-Sandwiching (Bowman et al. 2022, Measuring Progress on Scalable Oversight for Large Language Models; Cotra 2021):
-non-experts, unaided and assisted, oversee a model on a task where experts can verify. With a quantity Q measured
+Sandwiching (Bowman et al. 2022, Measuring Progress on Scalable Oversight for Large Language Models; Cotra
+2021):
+non-experts, unaided and assisted, oversee a model on a task where experts can verify. With a quantity Q
+measured
 for the unaided non-expert (u), the assisted non-expert (a) and the expert (e),
 
     gap recovered = (Q_a − Q_u) / (Q_e − Q_u)
 
 0 means assistance did nothing, 1 that it closed the whole gap to the expert. Applied to the evaluators'
-label accuracy against gold it is the *sandwich gap* reported here; applied to the gold of the policies trained
+label accuracy against gold it is the *sandwich gap* reported here; applied to the gold of the policies
+trained
 on each evaluator's feedback it is the *performance gap recovered* (PGR, as in Burns et al. 2023). Both are
-computed per seed and averaged with a Student-t CI, and as a ratio of seed means with a bootstrap CI over seeds
+computed per seed and averaged with a Student-t CI, and as a ratio of seed means with a bootstrap CI over
+seeds
 (robust when one seed's denominator is small).
 """
 

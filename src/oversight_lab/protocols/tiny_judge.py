@@ -5,7 +5,8 @@ the constitution, the task, answers A and B, "verdict :") and is trained to put 
 answer's letter. Its training verdicts are the constitution applied by a *labeller*: by default the world's
 expert (so the judge's errors are its own: capacity and generalisation), or a simulated evaluator with
 flaws (``labeller_flaws``), in which case the judge inherits them, as an AI feedback model inherits the blind
-spots of the people who wrote its training data (Bai et al. 2022; Lee et al. 2023). Pairs are drawn from the world's
+spots of the people who wrote its training data (Bai et al. 2022; Lee et al. 2023). Pairs are drawn from the
+world's
 demonstration recipes, uniform recipes, recipes with and without a warning, and a few malformed answers.
 
 By default the judge starts from the pretrained evaluatee (``init="evaluatee"``; its tokenizer extended with
@@ -137,6 +138,9 @@ def train_tiny_judge(
     letters = tok([" A", " B"], add_special_tokens=False)["input_ids"]
     target = torch.tensor([letters[v][0] for *_, v in data])
     enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc["position_ids"] = (enc["attention_mask"].cumsum(-1) - 1).clamp(
+        min=0
+    )  # as the judge backend reads them
     torch.manual_seed(cfg.seed)
     if model is None:
         model = GPT2LMHeadModel(
@@ -180,9 +184,7 @@ def train_tiny_judge(
         losses.append(loss.item())
     model.eval()
     with torch.no_grad():
-        logits = model(
-            input_ids=enc["input_ids"][:n_hold], attention_mask=enc["attention_mask"][:n_hold]
-        ).logits
+        logits = model(**{k: v[:n_hold] for k, v in enc.items()}).logits
         pred = logits[:, -1, [letters[0][0], letters[1][0]]].argmax(-1)
     log = {
         "seconds": time.perf_counter() - t0,

@@ -44,3 +44,5 @@ register_scenario(Scenario(
     ),
     overrides={},  # the RunConfig defaults are this story
 ))
+
+from oversight_lab.scenarios import protocols as _protocols  # noqa: E402,F401  (rlaif … sandwich)

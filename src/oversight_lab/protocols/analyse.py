@@ -1,0 +1,257 @@
+"""Protocol analyses of a finished run directory: what arms × seeds alone do not report.
+
+Each protocol scenario runs its arms through the ordinary loop (``runs.runner.execute``); then
+:func:`after_run` reads the run directory (comparisons, metrics, per-arm summaries; never live objects),
+computes the protocol's headline numbers over seeds with 95% CIs, and writes ``protocol.json`` and the
+self-contained ``protocol.html`` next to ``report.html``; ``summary.json`` gains a ``protocol`` entry.
+
+Analyses (``config.protocol.analysis``):
+
+* ``rlaif`` — each arm's label accuracy against gold; judge calls, unparseable replies, position bias.
+* ``assisted`` — accuracy of the unaided and assisted evaluators, and the assistant's error rate per arm.
+* ``layers`` — accuracy against gold per chain depth (the curve), each layer's assistant error rate, and the
+  change from depth 0 to the deepest layer.
+* ``advantage`` — gold of best-of-n at the training budget ``n_train`` against the deployment budget
+  ``n_deploy`` per evaluator budget (arm): the train-vs-deploy gap.
+* ``sandwich`` — the sandwich gap on label accuracy and the performance gap recovered on trained gold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oversight_lab.feedback.records import read_comparisons
+from oversight_lab.metrics.stats import mean_ci, paired_bootstrap_ci
+from oversight_lab.protocols.metrics import evaluator_accuracy, gap_recovered_ci
+from oversight_lab.runs.rundir import arm_dir, read_rows, write_json
+from oversight_lab.worlds.base import make_world
+
+__all__ = ["ANALYSES", "after_run", "analyse", "arm_seed_table"]
+
+
+def _ci(values: list[float]) -> dict[str, float]:
+    m, lo, hi = mean_ci(values)
+    return {"mean": m, "lo": lo, "hi": hi}
+
+
+def _gold_at(rows: list[dict], arm: str, seed: int, optimizer: str, n: int | None = None) -> float:
+    sel = sorted(
+        (r for r in rows if r["arm"] == arm and r["seed"] == seed and r["optimizer"] == optimizer),
+        key=lambda r: r["step"],
+    )
+    if not sel:
+        return float("nan")
+    if n is None:
+        return float(sel[-1]["gold/mean"])
+    le = [r for r in sel if r["step"] <= n]
+    return float((le[-1] if le else sel[0])["gold/mean"])
+
+
+def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, dict[int, dict[str, Any]]]:
+    """Per arm and seed: label accuracy vs gold, assistant error rates, judge stats, gold after
+    optimisation.
+    """
+    world = make_world(config["world"], **config["world_params"])
+    seeds = [config["seed"] + k for k in range(config["seeds"])]
+    out: dict[str, dict[int, dict[str, Any]]] = {}
+    for arm in config["arms"]:
+        out[arm] = {}
+        for seed in seeds:
+            d = arm_dir(run_dir, arm, seed)
+            cmps = read_comparisons(d / "comparisons.jsonl")
+            summ = json.loads((d / "summary.json").read_text())
+            ev = cmps[0].evaluator_config if cmps else {}
+            rec: dict[str, Any] = {
+                **evaluator_accuracy(world, cmps),
+                "stats": summ.get("evaluator_stats", {}),
+            }
+            if "assistant" in ev:
+                rec["assistant_error"] = ev["assistant"]["error_rate"] if ev.get("depth", 1) else 0.0
+            if "layer_error_rates" in ev:
+                rec["layer_error_rates"] = ev["layer_error_rates"]
+            rec["gold_initial"] = _gold_at(rows, arm, seed, "initial")
+            rec["gold_bon_max"] = _gold_at(rows, arm, seed, "bon")
+            rec["gold_rl_final"] = _gold_at(rows, arm, seed, "rl")
+            rec["rm_acc_gold"] = summ.get("rm/acc_gold", float("nan"))
+            out[arm][seed] = rec
+    return out
+
+
+def _per_arm(table: dict, key: str) -> dict[str, dict[str, float]]:
+    return {arm: _ci([r.get(key, float("nan")) for r in by_seed.values()]) for arm, by_seed in table.items()}
+
+
+def _rlaif(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "accuracy": _per_arm(table, "acc/expected"),
+        "gold_bon_max": _per_arm(table, "gold_bon_max"),
+        "gold_rl_final": _per_arm(table, "gold_rl_final"),
+        "judge": {},
+    }
+    for arm, by_seed in table.items():
+        stats = [r["stats"] for r in by_seed.values() if r["stats"]]
+        if stats:
+            tot = {k: float(sum(s.get(k, 0) for s in stats)) for k in stats[0]}
+            tot["unparseable_rate"] = tot["unparseable"] / tot["calls"] if tot["calls"] else float("nan")
+            tot["position_inconsistent_rate"] = (
+                tot["position_inconsistent"] / tot["pairs"] if tot["pairs"] else 0.0
+            )
+            tot["pairs_per_second"] = tot["pairs"] / tot["seconds"] if tot["seconds"] else float("nan")
+            out["judge"][arm] = tot
+    return out
+
+
+def _assisted(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    base = p.get("unaided_arm", "unaided")
+    out: dict[str, Any] = {
+        "accuracy": _per_arm(table, "acc/expected"),
+        "assistant_error": _per_arm(table, "assistant_error"),
+        "gain_over_unaided": {},
+        "gold_bon_max": _per_arm(table, "gold_bon_max"),
+    }
+    for arm, by_seed in table.items():
+        if arm == base or base not in table:
+            continue
+        seeds = sorted(by_seed)
+        a = [by_seed[s]["acc/expected"] for s in seeds]
+        u = [table[base][s]["acc/expected"] for s in seeds]
+        out["gain_over_unaided"][arm] = _ci([x - y for x, y in zip(a, u, strict=False)])
+    return out
+
+
+def _depth(arm: str) -> int | None:
+    m = re.search(r"(\d+)$", arm)
+    return int(m.group(1)) if m else None
+
+
+def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    arms = sorted((a for a in table if _depth(a) is not None), key=lambda a: _depth(a) or 0)
+    depths = [_depth(a) for a in arms]
+    acc = [_ci([r["acc/expected"] for r in table[a].values()]) for a in arms]
+    err = [
+        _ci(
+            [
+                (r.get("layer_error_rates") or [0.0])[-1] if (_depth(a) or 0) > 0 else 0.0
+                for r in table[a].values()
+            ]
+        )
+        for a in arms
+    ]
+    seeds = sorted(table[arms[0]]) if arms else []
+    drop = (
+        _ci([table[arms[0]][s]["acc/expected"] - table[arms[-1]][s]["acc/expected"] for s in seeds])
+        if arms
+        else {}
+    )
+    slopes = []
+    for s in seeds:
+        y = [table[a][s]["acc/expected"] for a in arms]
+        slopes.append(float(np.polyfit(depths, y, 1)[0]) if len(arms) > 1 else float("nan"))
+    return {
+        "depths": depths,
+        "arms": arms,
+        "accuracy": acc,
+        "assistant_error": err,
+        "gold_bon_max": [_ci([r["gold_bon_max"] for r in table[a].values()]) for a in arms],
+        "first_minus_last": drop,
+        "slope_per_layer": _ci(slopes),
+        "label_noise": p.get("label_noise"),
+    }
+
+
+def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    n_train, n_deploy = int(p.get("n_train", 4)), int(p.get("n_deploy", 64))
+    out: dict[str, Any] = {"n_train": n_train, "n_deploy": n_deploy, "arms": {}}
+    for arm, by_seed in table.items():
+        seeds = sorted(by_seed)
+        tr = [_gold_at(rows, arm, s, "bon", n_train) for s in seeds]
+        de = [_gold_at(rows, arm, s, "bon", n_deploy) for s in seeds]
+        m, lo, hi = paired_bootstrap_ci(tr, de) if len(seeds) > 1 else (float(np.mean(tr) - np.mean(de)),) * 3
+        out["arms"][arm] = {
+            "gold_train": _ci(tr),
+            "gold_deploy": _ci(de),
+            "gap": _ci([a - b for a, b in zip(tr, de, strict=False)]),
+            "gap_bootstrap": {"mean": m, "lo": lo, "hi": hi},
+            "accuracy": _ci([by_seed[s]["acc/expected"] for s in seeds]),
+        }
+    return out
+
+
+def _sandwich(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    u, a, e = (
+        p.get("unaided_arm", "unaided"),
+        p.get("assisted_arm", "assisted"),
+        p.get("expert_arm", "expert"),
+    )
+    seeds = sorted(table[u])
+
+    def col(arm: str, key: str) -> list[float]:
+        return [table[arm][s][key] for s in seeds]
+
+    out = {
+        "accuracy": {k: _ci(col(k, "acc/expected")) for k in (u, a, e)},
+        "sandwich_gap": gap_recovered_ci(
+            col(u, "acc/expected"), col(a, "acc/expected"), col(e, "acc/expected")
+        ),
+    }
+    for key in ("gold_bon_max", "gold_rl_final"):
+        if not all(math.isnan(x) for x in col(u, key)):
+            out[key] = {k: _ci(col(k, key)) for k in (u, a, e)}
+            out[f"pgr_{key.removeprefix('gold_')}"] = gap_recovered_ci(col(u, key), col(a, key), col(e, key))
+    return out
+
+
+ANALYSES = {
+    "rlaif": _rlaif,
+    "assisted": _assisted,
+    "layers": _layers,
+    "advantage": _advantage,
+    "sandwich": _sandwich,
+}
+
+
+def analyse(run_dir: str | Path) -> dict[str, Any]:
+    """The protocol analysis of a run directory (``config.protocol.analysis`` names it)."""
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    name = config.get("protocol", {}).get("analysis")
+    if name not in ANALYSES:
+        raise ValueError(
+            f"run {str(run_dir)!r}: protocol.analysis {name!r} is not one of {', '.join(ANALYSES)}"
+        )
+    rows = read_rows(run_dir / "metrics.jsonl")
+    table = arm_seed_table(run_dir, config, rows)
+    result = {
+        "analysis": name,
+        "scenario": config["scenario"],
+        "seeds": [config["seed"] + k for k in range(config["seeds"])],
+        "per_arm_seed": {a: {str(s): v for s, v in d.items()} for a, d in table.items()},
+        **ANALYSES[name](table, rows, config["protocol"]),
+    }
+    return result
+
+
+def after_run(run_dir: str | Path) -> list[str]:
+    """For a protocol scenario's run: analyse, write protocol.json/html, extend summary.json; headline
+    lines.
+    """
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    if not config.get("protocol", {}).get("analysis"):
+        return []
+    from oversight_lab.report.protocols import headline_lines, write_protocol_report
+
+    result = analyse(run_dir)
+    write_json(run_dir / "protocol.json", result)
+    path = write_protocol_report(run_dir, result)
+    summary = json.loads((run_dir / "summary.json").read_text())
+    lines = headline_lines(result)
+    summary["protocol"] = {"analysis": result["analysis"], "headlines": lines, "report": path.name}
+    write_json(run_dir / "summary.json", summary)
+    return [*lines, f"protocol report: {path}"]

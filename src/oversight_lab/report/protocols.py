@@ -1,0 +1,176 @@
+"""Self-contained HTML reports of the protocol analyses (``protocol.html``), and their headline lines.
+
+Reads the analysis dict that :mod:`oversight_lab.protocols.analyse` wrote to ``protocol.json``; plots are
+embedded PNGs with 95% CIs over seeds.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from oversight_lab.report.html import COLORS, _png
+
+__all__ = ["headline_lines", "render_protocol_report", "write_protocol_report"]
+
+
+def _f(ci: dict[str, float] | None, digits: int = 3) -> str:
+    if not ci or ci.get("mean") is None or math.isnan(ci["mean"]):
+        return "–"
+    s = f"{ci['mean']:.{digits}f}"
+    if not math.isnan(ci.get("lo", float("nan"))):
+        s += f" [{ci['lo']:.{digits}f}, {ci['hi']:.{digits}f}]"
+    return s
+
+
+def headline_lines(r: dict[str, Any]) -> list[str]:
+    """One line per headline number, mean [95% CI] over seeds."""
+    a = r["analysis"]
+    if a in ("rlaif", "assisted"):
+        out = [f"{arm}: accuracy vs gold {_f(ci)}" for arm, ci in r["accuracy"].items()]
+        for arm, ci in r.get("assistant_error", {}).items():
+            if not math.isnan(ci["mean"]):
+                out.append(
+                    f"{arm}: assistant error rate {_f(ci)}; gain over unaided "
+                    f"{_f(r['gain_over_unaided'].get(arm))}"
+                )
+        for arm, st in r.get("judge", {}).items():
+            out.append(
+                f"{arm}: {int(st['calls'])} judge calls, {int(st['unparseable'])} unparseable "
+                f"({st['unparseable_rate']:.1%}), {int(st['pairs_unresolved'])} pairs unresolved, "
+                f"position-inconsistent {st['position_inconsistent_rate']:.1%}"
+            )
+        return out
+    if a == "layers":
+        curve = ", ".join(f"d{d}: {_f(ci)}" for d, ci in zip(r["depths"], r["accuracy"], strict=False))
+        return [
+            f"accuracy vs gold per depth: {curve}",
+            f"depth 0 minus deepest: {_f(r['first_minus_last'])}; slope per layer {_f(r['slope_per_layer'])}",
+        ]
+    if a == "advantage":
+        return [
+            f"{arm}: gold at best-of-{r['n_train']} (training) {_f(v['gold_train'])} → "
+            f"best-of-{r['n_deploy']} "
+            f"(deployment) {_f(v['gold_deploy'])}; train − deploy gap {_f(v['gap'])}"
+            for arm, v in r["arms"].items()
+        ]
+    if a == "sandwich":
+        sg = r["sandwich_gap"]
+        out = [
+            "label accuracy: " + ", ".join(f"{k} {_f(v)}" for k, v in r["accuracy"].items()),
+            f"sandwich gap (accuracy) {_f(sg)}; ratio of means {sg['ratio_of_means']:.3f} "
+            f"[{sg['boot_lo']:.3f}, {sg['boot_hi']:.3f}]",
+        ]
+        for key in ("pgr_bon_max", "pgr_rl_final"):
+            if key in r:
+                p = r[key]
+                out.append(
+                    f"performance gap recovered ({key[4:]}) {_f(p)}; ratio of means "
+                    f"{p['ratio_of_means']:.3f} [{p['boot_lo']:.3f}, {p['boot_hi']:.3f}]"
+                )
+        return out
+    return []
+
+
+def _bars(ax: Any, labels: list[str], cis: list[dict[str, float]], title: str) -> None:
+    means = [c["mean"] for c in cis]
+    err = [
+        [0 if math.isnan(c["lo"]) else c["mean"] - c["lo"] for c in cis],
+        [0 if math.isnan(c["hi"]) else c["hi"] - c["mean"] for c in cis],
+    ]
+    ax.bar(labels, means, yerr=err, capsize=4, color=[COLORS[i % len(COLORS)] for i in range(len(labels))])
+    ax.set_title(title, fontsize=10)
+    ax.tick_params(axis="x", labelsize=8, rotation=15)
+    ax.grid(alpha=0.3, axis="y")
+
+
+def _figure(r: dict[str, Any]) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    a = r["analysis"]
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    if a == "layers":
+        for ax, key, title in (
+            (axes[0], "accuracy", "evaluator accuracy vs gold"),
+            (axes[1], "assistant_error", "top assistant's error rate"),
+        ):
+            m = [c["mean"] for c in r[key]]
+            lo = [c["mean"] if math.isnan(c["lo"]) else c["lo"] for c in r[key]]
+            hi = [c["mean"] if math.isnan(c["hi"]) else c["hi"] for c in r[key]]
+            ax.plot(r["depths"], m, "-o", color=COLORS[0])
+            ax.fill_between(r["depths"], lo, hi, color=COLORS[0], alpha=0.2, linewidth=0)
+            ax.set_xlabel("chain depth (layers of AI assistance)")
+            ax.set_title(f"{title} (mean, 95% CI over seeds)", fontsize=10)
+            ax.grid(alpha=0.3)
+    elif a == "advantage":
+        arms = list(r["arms"])
+        x = range(len(arms))
+        for k, (key, lab) in enumerate(
+            (
+                ("gold_train", f"best-of-{r['n_train']} (training)"),
+                ("gold_deploy", f"best-of-{r['n_deploy']} (deployment)"),
+            )
+        ):
+            cis = [r["arms"][arm][key] for arm in arms]
+            axes[0].errorbar(
+                [i + 0.1 * k for i in x],
+                [c["mean"] for c in cis],
+                fmt="o",
+                capsize=4,
+                color=COLORS[k],
+                label=lab,
+                yerr=[
+                    [0 if math.isnan(c["lo"]) else c["mean"] - c["lo"] for c in cis],
+                    [0 if math.isnan(c["hi"]) else c["hi"] - c["mean"] for c in cis],
+                ],
+            )
+        axes[0].set_xticks(list(x), arms)
+        axes[0].legend(fontsize=8)
+        axes[0].set_title("gold in training vs deployment", fontsize=10)
+        axes[0].grid(alpha=0.3)
+        _bars(axes[1], arms, [r["arms"][arm]["gap"] for arm in arms], "train − deploy gold gap")
+    elif a == "sandwich":
+        _bars(axes[0], list(r["accuracy"]), list(r["accuracy"].values()), "label accuracy vs gold")
+        key = "gold_rl_final" if "gold_rl_final" in r else "gold_bon_max"
+        if key in r:
+            _bars(axes[1], list(r[key]), list(r[key].values()), f"gold of the trained policy ({key[5:]})")
+    else:
+        _bars(axes[0], list(r["accuracy"]), list(r["accuracy"].values()), "label accuracy vs gold")
+        _bars(
+            axes[1], list(r["gold_bon_max"]), list(r["gold_bon_max"].values()), "gold after best-of-n (max n)"
+        )
+    fig.suptitle(f"{r['scenario']}: 95% CIs over seeds {r['seeds']}", fontsize=11)
+    return _png(fig)
+
+
+def render_protocol_report(r: dict[str, Any]) -> str:
+    e = html.escape
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>oversight-lab protocol: {e(r['scenario'])}"
+        "</title><style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+        "img{max-width:100%}pre{background:#f7f7f7;padding:1em;font-size:12px;overflow:auto}</style>"
+        f"</head><body><h1>Protocol: {e(r['scenario'])} ({e(r['analysis'])})</h1>",
+        f"<p>Seeds {e(str(r['seeds']))}. Accuracy is P(the evaluator prefers the gold-better answer) over "
+        "training pairs whose gold differs. Intervals: 95% Student-t over seeds (bootstrap where noted). "
+        "See also <a href='report.html'>report.html</a>.</p><h2>Headlines</h2><ul>",
+    ]
+    parts += [f"<li>{e(line)}</li>" for line in headline_lines(r)]
+    parts.append("</ul>")
+    uri = _figure(r)
+    if uri:
+        parts.append(f"<img alt='protocol figure' src='{uri}'>")
+    parts.append(f"<h2>Analysis (protocol.json)</h2><pre>{e(json.dumps(r, indent=1, default=str))}</pre>")
+    parts.append("</body></html>")
+    return "\n".join(parts)
+
+
+def write_protocol_report(run_dir: str | Path, r: dict[str, Any]) -> Path:
+    path = Path(run_dir) / "protocol.html"
+    path.write_text(render_protocol_report(r))
+    return path
