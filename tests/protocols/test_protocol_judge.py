@@ -123,3 +123,15 @@ def test_unreachable_endpoint_is_an_error_naming_it():
         backend.judge([("rules", "| x | A : y | B : z | verdict :")])
     with pytest.raises(JudgeError, match="http"):
         OpenAIJudgeBackend("localhost:8000", "m")
+
+
+def test_loop_builds_a_judge_arm_from_params(world, judge_dir, pairs):
+    from oversight_lab.config import EvaluatorSpec
+    from oversight_lab.loop import build_evaluator
+
+    spec = EvaluatorSpec(kind="judge", params={"backend": "hf", "path": str(judge_dir), "batch_size": 8})
+    ev = build_evaluator(world, spec, seed=0, name="judge")
+    assert isinstance(ev, JudgeEvaluator) and ev.name == "judge"
+    prefs = ev.compare_batch(pairs[:6])
+    assert len(prefs) == 6 and ev.stats["calls"] == 12
+    assert ev.config()["backend"] == "hf" and ev.score(pairs[0][0], pairs[0][1]) is None

@@ -72,7 +72,7 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
                 "stats": summ.get("evaluator_stats", {}),
             }
             if "assistant" in ev:
-                rec["assistant_error"] = ev["assistant"]["error_rate"] if ev.get("depth", 1) else 0.0
+                rec["assistant_error"] = ev["assistant"]["error_rate"] if ev.get("depth", 1) else float("nan")
             if "layer_error_rates" in ev:
                 rec["layer_error_rates"] = ev["layer_error_rates"]
             rec["gold_initial"] = _gold_at(rows, arm, seed, "initial")
@@ -137,7 +137,7 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     err = [
         _ci(
             [
-                (r.get("layer_error_rates") or [0.0])[-1] if (_depth(a) or 0) > 0 else 0.0
+                (r.get("layer_error_rates") or [0.0])[-1] if (_depth(a) or 0) > 0 else float("nan")
                 for r in table[a].values()
             ]
         )

@@ -45,6 +45,7 @@ class TinyJudgeConfig:
     n_pairs: int = 6000
     seed: int = 0
     labeller_flaws: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    init_range: float = 0.02  # std of a fresh model's initial weights (GPT-2's initializer_range)
     init: str = "evaluatee"  # "evaluatee": start from the pretrained evaluatee (it knows the facts); "fresh"
 
 
@@ -156,6 +157,7 @@ def train_tiny_judge(
                 resid_pdrop=0.0,
                 embd_pdrop=0.0,
                 attn_pdrop=0.0,
+                initializer_range=cfg.init_range,
             )
         )
     if enc["input_ids"].shape[1] > model.config.n_positions:
@@ -165,7 +167,9 @@ def train_tiny_judge(
         )
     n_hold = max(1, len(data) // 10)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=max(0.05, 2.5 / cfg.steps)
+    )
     gen = torch.Generator().manual_seed(cfg.seed)
     t0 = time.perf_counter()
     model.train()

@@ -45,7 +45,7 @@ register_scenario(
             **_RL,
             "protocol": {"analysis": "rlaif"},
             "arms": {
-                "judge": {"kind": "judge", "flaws": [], "params": {"backend": "tiny"}},
+                "judge": {"kind": "judge", "flaws": [], "params": {"backend": "tiny", "steps": 400}},
                 "human": {
                     "kind": "simulated",
                     "flaws": [{"kind": "incomplete_criteria", "known_fraction": 0.25}, *_NOISE],
