@@ -198,6 +198,8 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
             f.write(json.dumps(r) + "\n")
     summary = {"arm": arm, "seed": seed, "timings": timings, **rm_metrics,
                "known_hazards": sorted(getattr(evaluator, "known_hazards", []))}
+    if hasattr(evaluator, "stats"):  # model judges count their calls and unparseable replies
+        summary["evaluator_stats"] = dict(evaluator.stats)
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=1))
     progress("done", 1, 1)
     return ArmResult(arm, seed, rows, summary)
@@ -210,8 +212,6 @@ def _reward_backbone(cfg: RunConfig, world: World, init_dir: Path, initial: Poli
     threads = torch.get_num_threads()
     torch.set_num_threads(cfg.tiny.threads)  # pretraining on a cache miss, as for the evaluatee
     try:
-    if hasattr(evaluator, "stats"):  # model judges count their calls and unparseable replies
-        summary["evaluator_stats"] = dict(evaluator.stats)
         return load_backbone(cfg.reward.backbone, world, tiny_config(cfg))
     finally:
         torch.set_num_threads(threads)
