@@ -69,6 +69,9 @@ class RewardModelConfig(_Strict):
                     "size pretrained (and cached) on the world's corpus with the tiny.* budget: reward models of "
                     "different sizes (Gao et al. 2022)",
     )
+    cache: bool = Field(False, description="keep the trained members in the cache, keyed by their training data, "
+                                          "backbone and settings (not by aggregate or uwo_lambda), so sweep cells "
+                                          "that only combine one ensemble differently train it once")
 
 
 class BestOfNConfig(_Strict):
@@ -131,13 +134,13 @@ class RunConfig(_Strict):
     dpo: DPOSettings = Field(default_factory=DPOSettings)
     eval: CheckpointEvalConfig = Field(default_factory=CheckpointEvalConfig)
     workers: int = Field(2, ge=1, description="processes running (arm, seed) jobs in parallel")
-
-
-def parse_set(item: str) -> tuple[str, Any]:
     item_eval: bool = Field(False, description="answer the world's fixed items deterministically at every "
                                                "checkpoint (items.jsonl; per-item before/after statistics)")
     protocol: dict[str, Any] = Field(default_factory=dict, description="settings of a scalable-oversight "
                                      "protocol's analysis (oversight_lab.protocols), e.g. n_train, n_deploy")
+
+
+def parse_set(item: str) -> tuple[str, Any]:
     """``"a.b=value"`` → ``("a.b", value)``; the value is read as YAML (numbers, booleans, lists, dicts)."""
     if "=" not in item:
         raise ConfigError(f"--set {item!r}: expected key=value")
