@@ -149,6 +149,12 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         if arms
         else {}
     )
+    # the first assisted layer against the deepest: what further layers of AI assistance add or lose
+    drop1 = (
+        _ci([table[arms[1]][s]["acc/expected"] - table[arms[-1]][s]["acc/expected"] for s in seeds])
+        if len(arms) > 2
+        else {}
+    )
     slopes = []
     for s in seeds:
         y = [table[a][s]["acc/expected"] for a in arms]
@@ -160,6 +166,7 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         "assistant_error": err,
         "gold_bon_max": [_ci([r["gold_bon_max"] for r in table[a].values()]) for a in arms],
         "first_minus_last": drop,
+        "first_assisted_minus_last": drop1,
         "slope_per_layer": _ci(slopes),
         "label_noise": p.get("label_noise"),
     }

@@ -138,7 +138,9 @@ def train_tiny_judge(
     texts = [" ".join(judge_messages(t, a, b, constitution)) for t, a, b, _ in data]
     letters = tok([" A", " B"], add_special_tokens=False)["input_ids"]
     target = torch.tensor([letters[v][0] for *_, v in data])
-    enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False)
+    enc = dict(
+        tok(texts, return_tensors="pt", padding=True, add_special_tokens=False, return_token_type_ids=False)
+    )
     enc["position_ids"] = (enc["attention_mask"].cumsum(-1) - 1).clamp(
         min=0
     )  # as the judge backend reads them

@@ -48,7 +48,8 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
         curve = ", ".join(f"d{d}: {_f(ci)}" for d, ci in zip(r["depths"], r["accuracy"], strict=False))
         return [
             f"accuracy vs gold per depth: {curve}",
-            f"depth 0 minus deepest: {_f(r['first_minus_last'])}; slope per layer {_f(r['slope_per_layer'])}",
+            f"depth 0 minus deepest: {_f(r['first_minus_last'])}; depth 1 minus deepest: "
+            f"{_f(r.get('first_assisted_minus_last'))}; slope per layer {_f(r['slope_per_layer'])}",
         ]
     if a == "advantage":
         return [
