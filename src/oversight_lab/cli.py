@@ -1,4 +1,4 @@
-"""``oversight-lab``: run | list | report (and the commands of the evals, probes and server parts).
+"""``oversight-lab``: run | sweep | list | report (and the commands of the evals, probes and server parts).
 
 Bad input (an unknown scenario, an unknown ``--set`` key, a wrong type, a missing run directory) gets a
 one-line error naming it and exit code 2, before anything is written.
@@ -150,6 +150,58 @@ def report(run_dir: Path = typer.Argument(..., help="a run directory, an eval lo
         fail(str(e))
         return
     console.print(f"wrote {path}")
+
+
+@app.command()
+def sweep(
+    grid: str = typer.Argument(..., help="a grid file (YAML), or a grid shipped with the package: gao, coste"),
+    out: Optional[Path] = typer.Option(None, help="sweep directory (default runs/sweep-<grid name>); rerun to resume"),
+    workers: int = typer.Option(2, min=1, help="jobs in parallel: local processes, or CPUs of --ray local"),
+    ray: Optional[str] = typer.Option(None, "--ray", help="run on Ray: 'auto', a cluster address, or 'local'"),
+    set_: list[str] = typer.Option([], "--set", help="override a key in every cell: --set rl.steps=10"),
+    seed: Optional[int] = typer.Option(None, help="first seed (replaces the grid's)"),
+    seeds: Optional[int] = typer.Option(None, help="seeds per cell (replaces the grid's)"),
+    show: bool = typer.Option(False, "--print", help="print the grid and its cells; run nothing"),
+    quiet: bool = typer.Option(False, help="no line per finished job"),
+) -> None:
+    """Run a grid of --set overrides × seeds; finished jobs are skipped on rerun. Report: OUT/report.html."""
+    from oversight_lab.config import ConfigError, parse_set
+    from oversight_lab.sweeps import GridError, SweepError, SweepLockedError, load_grid, run_sweep
+
+    try:
+        sets = dict(parse_set(s) for s in set_)
+        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds)
+    except (GridError, ConfigError) as e:
+        fail(str(e))
+        return
+    if show:
+        console.print(g.text, highlight=False, markup=False)
+        for c in g.cells:
+            console.print(f"cell {c.id}  (line {c.line})  {c.label}", highlight=False, markup=False)
+        console.print(f"{len(g.cells)} cells × {len(g.seeds)} seeds = {len(g.jobs())} jobs")
+        return
+    target = out or Path("runs") / f"sweep-{g.name}"
+
+    def progress(ev: dict) -> None:
+        if quiet:
+            return
+        if ev["event"] == "start":
+            console.print(f"sweep {g.name}: {ev['total']} jobs, {ev['skipped']} already finished → {ev['sweep']}")
+        elif ev["event"] == "job":
+            what = f"failed: {ev['error']}" if ev["error"] else f"{ev['seconds']:.1f} s"
+            console.print(f"[{ev['done']:>3}/{ev['total']}] {ev['cell']} {ev['arm']} seed {ev['seed']} "
+                          f"({ev['label']}): {what}", highlight=False, markup=False)
+
+    try:
+        meta = run_sweep(g, target, workers=workers, ray=ray, progress=progress)
+    except SweepLockedError as e:
+        fail(str(e))
+        return
+    except SweepError as e:
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(f"{meta['status']}: {meta['jobs']['run']} jobs run, {meta['jobs']['skipped']} skipped, "
+                  f"wall {meta['timings']['wall']:.1f} s; report: {target / 'report.html'}")
 
 
 def _register_parts() -> None:

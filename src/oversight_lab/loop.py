@@ -135,10 +135,10 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     # 3. The proxy: a Bradley–Terry reward model (ensemble) on the evaluator's comparisons.
     progress("reward model", 0, 1)
     t0 = time.perf_counter()
-    rm_cfg = RewardConfig(**cfg.reward.model_dump(exclude={"holdout_fraction", "backbone"}),
+    rm_cfg = RewardConfig(**cfg.reward.model_dump(exclude={"holdout_fraction", "backbone", "cache"}),
                           holdout_fraction=cfg.reward.holdout_fraction)
     rm_dir, rm_tok = _reward_backbone(cfg, world, init_dir, initial)
-    rm = train_reward_model(rm_dir, rm_tok, train_cmp, rm_cfg, seed=seed)
+    rm = _trained_reward_model(rm_dir, rm_tok, train_cmp, rm_cfg, seed, cfg.reward.cache)
     rm_metrics = _reward_model_accuracy(rm, hold_cmp, world)
     (out_dir / "reward_model.json").write_text(json.dumps({**rm_metrics, "train_log": rm.train_log}, indent=1))
     timings["reward_model"] = time.perf_counter() - t0
@@ -209,12 +209,7 @@ def _reward_backbone(cfg: RunConfig, world: World, init_dir: Path, initial: Poli
     """The reward model's starting LM: the evaluatee's (``policy``) or a tiny one of another size (Gao et al. 2022)."""
     if cfg.reward.backbone == "policy":
         return init_dir, initial.tokenizer
-    threads = torch.get_num_threads()
-    torch.set_num_threads(cfg.tiny.threads)  # pretraining on a cache miss, as for the evaluatee
-    try:
-        return load_backbone(cfg.reward.backbone, world, tiny_config(cfg))
-    finally:
-        torch.set_num_threads(threads)
+    return load_backbone(cfg.reward.backbone, world, tiny_config(cfg))  # pretrained here on a cache miss
 
 
 def _item_metrics(world: World, policy: Policy, items: list[dict[str, Any]],
@@ -247,6 +242,58 @@ def _reward_model_accuracy(rm: RewardModel, held_out: list[Comparison], world: W
     return {"rm/acc_evaluator": acc_eval, "rm/acc_gold": acc_gold, "rm/n_holdout": float(len(held_out))}
 
 
+def _trained_reward_model(backbone: Path, tok: Any, comparisons: list[Comparison], rm_cfg: RewardConfig, seed: int,
+                          cache: bool) -> RewardModel:
+    """``train_reward_model``, or its members read back from the cache when ``cache`` is set.
+
+    The key is everything training sees: the comparisons as TRL reads them, the backbone's files, the training
+    settings and the seed; not the aggregate, so mean, min and uwo cells of a sweep share one trained ensemble.
+    A lock makes a concurrent job with the same key wait for the first to finish instead of training again.
+    """
+    if not cache:
+        return train_reward_model(backbone, tok, comparisons, rm_cfg, seed=seed)
+    import hashlib
+    import os
+    import shutil
+    from dataclasses import asdict
+
+    from transformers import AutoModelForSequenceClassification
+
+    from oversight_lab.feedback.records import to_trl
+    from oversight_lab.models.tiny import cache_dir
+
+    h = hashlib.sha256()
+    settings = {k: v for k, v in asdict(rm_cfg).items() if k not in ("aggregate", "uwo_lambda")}
+    h.update(json.dumps([settings, seed, to_trl(comparisons)], sort_keys=True).encode())
+    for f in sorted(Path(backbone).iterdir()):
+        if f.is_file():
+            h.update(f.name.encode() + f.read_bytes())
+    path = cache_dir() / "reward_models" / h.hexdigest()[:24]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "w") as lock:
+        try:
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:  # no POSIX locks: a concurrent job may train the same members, identically
+            pass
+        if (path / "train_log.json").exists():
+            members = [AutoModelForSequenceClassification.from_pretrained(path / f"member-{m}").eval()
+                       for m in range(rm_cfg.ensemble_size)]
+            log = json.loads((path / "train_log.json").read_text())
+            return RewardModel(members, tok, rm_cfg.aggregate, rm_cfg.uwo_lambda, train_log=log)
+        rm = train_reward_model(backbone, tok, comparisons, rm_cfg, seed=seed)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        for m, member in enumerate(rm.members):
+            member.save_pretrained(tmp / f"member-{m}")
+        (tmp / "train_log.json").write_text(json.dumps(rm.train_log))
+        try:
+            os.replace(tmp, path)  # atomic: a killed job never leaves half an ensemble
+        except OSError:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return rm
+
+
 def _sample_pool(policy: Policy, prompts: list[str], n: int, seed: int, cache: bool) -> list[list[str]]:
     """``policy.sample(prompts, n, seed)``, kept in the cache when ``cache`` is set.
 
@@ -268,13 +315,20 @@ def _sample_pool(policy: Policy, prompts: list[str], n: int, seed: int, cache: b
     h.update(json.dumps([prompts, n, seed, policy.max_new_tokens, policy.word_level,
                          sorted(policy.tokenizer.get_vocab().items())]).encode())
     path = cache_dir() / "pools" / f"{h.hexdigest()[:24]}.json.gz"
-    if path.exists():
-        return json.loads(gzip.decompress(path.read_bytes()))
-    pool = policy.sample(prompts, n=n, seed=seed)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(gzip.compress(json.dumps(pool).encode()))
-    os.replace(tmp, path)  # atomic: a killed job never leaves half a pool
+    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
+        try:  # a concurrent job with the same pool waits for it instead of sampling it again
+            import fcntl
+
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        except ImportError:
+            pass
+        if path.exists():
+            return json.loads(gzip.decompress(path.read_bytes()))
+        pool = policy.sample(prompts, n=n, seed=seed)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        tmp.write_bytes(gzip.compress(json.dumps(pool).encode()))
+        os.replace(tmp, path)  # atomic: a killed job never leaves half a pool
     return pool
 
 

@@ -11,7 +11,7 @@ from oversight_lab.optimize.best_of_n import bon_distribution, bon_kl, exact_bon
 
 
 def enumerate_bon(probs, rewards, n):
-    """P(best-of-n = y) by summing over all K^n ordered draws; ties go uniformly to the tied draws' outcomes."""
+    """P(best-of-n = y) summed over all K^n ordered draws; ties go uniformly to the tied draws' outcomes."""
     q = np.zeros(len(probs))
     for draw in itertools.product(range(len(probs)), repeat=n):
         p = np.prod([probs[i] for i in draw])

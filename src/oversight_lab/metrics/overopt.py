@@ -24,6 +24,7 @@ and F_n(i) ≤ (i/N)^n is negligible outside a window of the top ~37 N / n sampl
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
@@ -89,9 +90,9 @@ class Fit:
 def fit_gao(d: Sequence[float], r: Sequence[float], form: Form, level: float = 0.95) -> Fit:
     """Fit ``R(d)`` of the given form to points (d, R) with ``scipy.optimize.curve_fit``.
 
-    R is gold minus gold of the initial policy and d = √KL, so both forms pass through the origin. Points with a
-    non-finite coordinate are dropped. The model is linear in (α, β): the linear least-squares solution starts
-    curve_fit, whose covariance gives the standard errors.
+    R is gold minus gold of the initial policy and d = √KL, so both forms pass through the origin. Points
+    with a non-finite coordinate are dropped. The model is linear in (α, β): the linear least-squares solution
+    starts curve_fit, whose covariance gives the standard errors.
     """
     d = np.asarray(d, dtype=float)
     r = np.asarray(r, dtype=float)
@@ -101,7 +102,9 @@ def fit_gao(d: Sequence[float], r: Sequence[float], form: Form, level: float = 0
         raise ValueError(f"fit_gao: need at least 3 points at distinct d, got {len(d)}")
     basis = np.stack([d, -(d**2) if form == "bon" else -gao_form("rl", d, 0.0, -1.0)], axis=1)
     p0, *_ = np.linalg.lstsq(basis, r, rcond=None)
-    params, cov = optimize.curve_fit(lambda x, a, b: gao_form(form, x, a, b), d, r, p0=p0)
+    with warnings.catch_warnings():  # an exact fit (3 points) has no covariance: its intervals are then nan
+        warnings.simplefilter("ignore", optimize.OptimizeWarning)
+        params, cov = optimize.curve_fit(lambda x, a, b: gao_form(form, x, a, b), d, r, p0=p0)
     alpha, beta = float(params[0]), float(params[1])
     resid = r - gao_form(form, d, alpha, beta)
     ss_tot = float(np.sum((r - r.mean()) ** 2))
@@ -131,7 +134,7 @@ def fit_seeds(curves: Sequence[tuple[Sequence[float], Sequence[float]]], form: F
     """Fit each seed's curve and the seed-mean curve; α, β and d* with 95% Student-t intervals across seeds.
 
     ``curves`` holds one (d, R) pair of sequences per seed, with the same checkpoints in the same order. The
-    seed-mean fit (``mean_fit``) gives R² of the curve a report draws; ``seeds`` the spread the claims rest on.
+    seed-mean fit (``mean_fit``) gives R² of the curve a report draws; the per-seed fits give the spread.
     A seed whose fit has no peak (β ≤ 0) contributes d* = inf, and the interval on d* is then reported as nan.
     """
     per_seed = []

@@ -15,10 +15,12 @@ Text is scored exactly as ``RewardTrainer`` saw it in training: ``prompt + compl
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Literal, Sequence
 
 import numpy as np
@@ -32,7 +34,7 @@ if TYPE_CHECKING:
     from oversight_lab.worlds.base import World
 
 __all__ = ["RewardConfig", "RewardModel", "train_reward_model", "preference_accuracy", "backbone_config",
-           "load_backbone"]
+           "load_backbone", "pretrain_lock"]
 
 
 @dataclass(frozen=True)
@@ -167,13 +169,24 @@ def load_backbone(spec: str, world: World, base: TinyConfig) -> tuple[Path, PreT
     A file lock makes concurrent jobs that need the same backbone wait for one pretraining instead of each
     doing it; the cache entry itself is written atomically by ``load_or_pretrain``.
     """
+    from oversight_lab.models.tiny import load_or_pretrain
+
+    cfg = backbone_config(spec, base)
+    with pretrain_lock(world, cfg):
+        _, tok, path, _ = load_or_pretrain(world, cfg)
+    return path, tok
+
+
+@contextlib.contextmanager
+def pretrain_lock(world: World, cfg: TinyConfig) -> Iterator[None]:
+    """Hold an exclusive file lock for pretraining ``cfg`` on ``world``: whoever comes second waits, then finds
+    the model in the cache. Used for reward backbones and, by sweeps, for the evaluatee."""
     import hashlib
     import json
     from dataclasses import asdict
 
-    from oversight_lab.models.tiny import cache_dir, load_or_pretrain
+    from oversight_lab.models.tiny import cache_dir
 
-    cfg = backbone_config(spec, base)
     tag = hashlib.sha256(json.dumps([world.describe(), asdict(cfg)], sort_keys=True).encode()).hexdigest()[:16]
     lock_path = cache_dir() / "pretrained" / f".{world.name}-{tag}.lock"
     lock_path.parent.mkdir(parents=True, exist_ok=True)
@@ -184,5 +197,4 @@ def load_backbone(spec: str, world: World, base: TinyConfig) -> tuple[Path, PreT
             fcntl.flock(lock, fcntl.LOCK_EX)
         except ImportError:  # no POSIX locks: concurrent jobs may pretrain twice, with identical results
             pass
-        _, tok, path, _ = load_or_pretrain(world, cfg)
-    return path, tok
+        yield

@@ -44,5 +44,6 @@ register_scenario(Scenario(
     ),
     overrides={},  # the RunConfig defaults are this story
 ))
+from oversight_lab.scenarios import overoptimisation  # noqa: E402,F401  (registers gao and coste)
 
 from oversight_lab.scenarios import protocols as _protocols  # noqa: E402,F401  (rlaif … sandwich)

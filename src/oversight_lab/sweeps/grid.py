@@ -1,0 +1,327 @@
+"""Grid files: a grid of ``--set`` overrides × seeds, read from YAML with the line of every key kept.
+
+A grid file (or a registered grid, for the scenarios that need several configs, such as ``gao``)::
+
+    name: rm-size                  # optional; default: the file's stem
+    description: reward-model size against data size
+    scenario: alchemist            # the base scenario whose overrides every cell starts from
+    seed: 0                        # seeds seed, seed+1, … seed+seeds-1 for every cell
+    seeds: 3
+    analysis: gao                  # optional: an analysis the report adds (default: the scenario's own)
+    set:                           # overrides for every cell, as with --set
+      rl.steps: 40
+    grid:                          # the cartesian product of these values (or a list of such products)
+      reward.backbone: [tiny:1x32, tiny:2x64]
+      feedback.n_comparisons: [250, 1000]
+    cells:                         # and/or an explicit list of cells
+      - {reward.ensemble_size: 3, reward.aggregate: min}
+
+A cell is one resolved config; its id is a hash of that config, so a rerun, or a grid extended with more
+values or seeds, finds the cells it already finished. Every error names the file, the line and the key, and is
+raised before anything is written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from oversight_lab.config import ConfigError, RunConfig, resolve_config
+
+__all__ = [
+    "GRIDS",
+    "Cell",
+    "Grid",
+    "GridError",
+    "check_run_config",
+    "load_grid",
+    "parse_grid",
+    "register_grid",
+]
+
+TOP_KEYS = {"name", "description", "scenario", "seed", "seeds", "analysis", "set", "grid", "cells"}
+GRIDS: dict[str, dict[str, Any]] = {}  # grids shipped with the package, by name (``oversight-lab sweep gao``)
+HASH_EXCLUDE = {"seed", "seeds", "workers"}  # not part of what one (cell, arm, seed) job computes
+
+
+class GridError(ValueError):
+    """A grid file is wrong; the message names the file, the line and the key."""
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One point of the grid: its own overrides (beyond the common ``set``) and the config they resolve to."""
+
+    id: str
+    label: str
+    overrides: dict[str, Any]
+    config: RunConfig
+    line: int
+
+
+@dataclass(frozen=True)
+class Grid:
+    name: str
+    source: str
+    text: str
+    scenario: str
+    seeds: list[int]
+    common: dict[str, Any]
+    cells: list[Cell]
+    description: str = ""
+    analysis: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def jobs(self) -> list[tuple[Cell, str, int]]:
+        """Every (cell, arm, seed), seed-major so an interrupted sweep has whole seeds of many cells."""
+        return [(c, arm, s) for s in self.seeds for c in self.cells for arm in c.config.arms]
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "description": self.description,
+            "scenario": self.scenario,
+            "seeds": self.seeds,
+            "analysis": self.analysis,
+            "common": self.common,
+            "cells": [
+                {"id": c.id, "label": c.label, "overrides": c.overrides, "line": c.line} for c in self.cells
+            ],
+        }
+
+
+def register_grid(name: str, data: dict[str, Any]) -> None:
+    """Ship a grid with the package: ``oversight-lab sweep NAME`` runs it (``--print`` shows its YAML)."""
+    GRIDS[name] = data
+
+
+def check_run_config(cfg: RunConfig) -> None:
+    """The checks ``oversight-lab run`` makes beyond validation: a known world and policy, buildable arms."""
+    from oversight_lab.evaluators import make_flaw
+    from oversight_lab.worlds import WORLDS
+
+    if cfg.world not in WORLDS:
+        raise ConfigError(
+            f"config key 'world': unknown world {cfg.world!r}; known: {', '.join(sorted(WORLDS))}"
+        )
+    if not (cfg.policy == "tiny" or cfg.policy.startswith("hf:")):
+        raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {cfg.policy!r}")
+    if not cfg.arms:
+        raise ConfigError("config key 'arms': at least one arm is needed")
+    for name, spec in cfg.arms.items():
+        for i, flaw in enumerate(spec.flaws):
+            try:
+                make_flaw(flaw)
+            except (ValueError, TypeError) as e:
+                raise ConfigError(f"config key 'arms.{name}.flaws.{i}': {e}") from None
+
+
+def _line(node: yaml.Node) -> int:
+    return node.start_mark.line + 1
+
+
+def _value(node: yaml.Node) -> Any:
+    return yaml.safe_load(yaml.serialize(node))
+
+
+def _mapping(node: yaml.Node, where: str, err: Any) -> list[tuple[str, yaml.Node, yaml.Node]]:
+    """The (key, key node, value node) items of a mapping node; duplicate and non-string keys are errors."""
+    if not isinstance(node, yaml.MappingNode):
+        raise err(_line(node), f"{where} must be a mapping of key: value")
+    seen: dict[str, int] = {}
+    items = []
+    for k, v in node.value:
+        key = _value(k)
+        if not isinstance(key, str):
+            raise err(_line(k), f"{where}: key {key!r} must be a string")
+        if key in seen:
+            raise err(_line(k), f"{where}: key {key!r} repeats the one on line {seen[key]}")
+        seen[key] = _line(k)
+        items.append((key, k, v))
+    return items
+
+
+def _cell_id(scenario: str, scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> str:
+    """A hash of what defines the cell (scenario, its overrides, the cell's --set values), not of every
+    resolved default: a field added to the config later leaves finished cells findable by a rerun."""
+    data = [scenario, scenario_overrides, {k: v for k, v in sets.items() if k not in HASH_EXCLUDE}]
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()[:10]
+
+
+def _label(overrides: dict[str, Any]) -> str:
+    return (
+        ", ".join(f"{k}={json.dumps(v) if not isinstance(v, str) else v}" for k, v in overrides.items())
+        or "base"
+    )
+
+
+def parse_grid(
+    text: str,
+    source: str = "<grid>",
+    extra: dict[str, Any] | None = None,
+    seed: int | None = None,
+    seeds: int | None = None,
+) -> Grid:
+    """Parse and validate a grid; every cell's config is resolved here, so errors come before any work.
+
+    ``extra`` overrides every cell after the grid's ``set`` (the command line's ``--set``); ``seed`` and
+    ``seeds`` replace the grid's.
+    """
+
+    def err(line: int, message: str) -> GridError:
+        return GridError(f"--set: {message}" if line < 0 else f"{source}, line {line}: {message}")
+
+    try:
+        root = yaml.compose(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else 1
+        raise GridError(f"{source}, line {line}: not valid YAML ({e.problem or e.context})") from None
+    if root is None:
+        raise GridError(f"{source}, line 1: the grid file is empty")
+    top = {key: (k, v) for key, k, v in _mapping(root, "the grid file", err)}
+    for key, (k, _) in top.items():
+        if key not in TOP_KEYS:
+            raise err(_line(k), f"unknown key {key!r}; allowed: {', '.join(sorted(TOP_KEYS))}")
+
+    def scalar(key: str, kind: type, default: Any) -> Any:
+        if key not in top:
+            return default
+        value = _value(top[key][1])
+        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+            raise err(_line(top[key][1]), f"key {key!r}: expected {kind.__name__}, got {value!r}")
+        return value
+
+    from oversight_lab.scenarios import get_scenario
+
+    stem = Path(source).stem if source.endswith((".yaml", ".yml")) else source
+    name = scalar("name", str, stem)
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
+        raise err(
+            _line(top["name"][1]) if "name" in top else 1, f"key 'name': {name!r} must be a plain file name"
+        )
+    scenario_name = scalar("scenario", str, "alchemist")
+    try:
+        scenario = get_scenario(scenario_name)
+    except KeyError as e:
+        raise err(_line(top["scenario"][1]), f"key 'scenario': {e.args[0]}") from None
+    first = scalar("seed", int, 0) if seed is None else seed
+    n_seeds = scalar("seeds", int, 3) if seeds is None else seeds
+    if n_seeds < 1:
+        raise err(
+            _line(top["seeds"][1]) if seeds is None else -1, f"key 'seeds': must be at least 1, got {n_seeds}"
+        )
+    analysis = scalar("analysis", str, _scenario_analysis(scenario_name))
+    from oversight_lab.sweeps.analysis import ANALYSES
+
+    if analysis is not None and analysis not in ANALYSES:
+        line = _line(top["analysis"][1]) if "analysis" in top else 1
+        raise err(
+            line, f"key 'analysis': unknown analysis {analysis!r}; known: {', '.join(sorted(ANALYSES))}"
+        )
+
+    common: list[tuple[str, Any, int]] = []
+    if "set" in top:
+        common = [(key, _value(v), _line(k)) for key, k, v in _mapping(top["set"][1], "key 'set'", err)]
+    common += [(key, value, -1) for key, value in (extra or {}).items()]
+    points: list[tuple[list[tuple[str, Any, int]], int]] = []  # (overrides with their lines, the cell's line)
+    if "grid" in top:
+        node = top["grid"][1]
+        blocks = node.value if isinstance(node, yaml.SequenceNode) else [node]
+        for b, block in enumerate(blocks):
+            where = "key 'grid'" + (f", product {b + 1}" if isinstance(node, yaml.SequenceNode) else "")
+            axes = []
+            for key, _, v in _mapping(block, where, err):
+                values = _value(v)
+                if not isinstance(values, list) or not values:
+                    raise err(
+                        _line(v), f"{where}, key {key!r}: expected a non-empty list of values, got {values!r}"
+                    )
+                lines = [_line(x) for x in v.value]
+                axes.append([(key, x, line) for x, line in zip(values, lines, strict=True)])
+            points.extend((list(combo), _line(block)) for combo in itertools.product(*axes))
+    if "cells" in top:
+        node = top["cells"][1]
+        if not isinstance(node, yaml.SequenceNode):
+            raise err(_line(node), "key 'cells': expected a list of mappings of overrides")
+        for c, cell in enumerate(node.value):
+            items = _mapping(cell, f"key 'cells', item {c + 1}", err)
+            points.append(([(key, _value(v), _line(k)) for key, k, v in items], _line(cell)))
+    if not points:
+        points = [([], 1)]
+
+    cells: list[Cell] = []
+    seen: dict[str, int] = {}
+    for overrides, cell_line in points:
+        sets = {key: value for key, value, _ in common} | {key: value for key, value, _ in overrides}
+        sets.update(seed=first, seeds=n_seeds)
+        try:
+            cfg = resolve_config({**scenario.overrides, "scenario": scenario.name}, sets)
+            check_run_config(cfg)
+        except ConfigError as e:
+            raise err(_where(str(e), overrides + common, cell_line), str(e)) from None
+        cid = _cell_id(scenario.name, scenario.overrides, sets)
+        if cid in seen:  # the same config twice (e.g. overlapping products) is one cell
+            continue
+        seen[cid] = cell_line
+        own = {key: value for key, value, _ in overrides}
+        cells.append(Cell(cid, _label(own), own, cfg, cell_line))
+    return Grid(
+        name=name,
+        source=source,
+        text=text,
+        scenario=scenario.name,
+        seeds=list(range(first, first + n_seeds)),
+        common={k: v for k, v, _ in common},
+        cells=cells,
+        description=scalar("description", str, ""),
+        analysis=analysis,
+    )
+
+
+def _where(message: str, overrides: list[tuple[str, Any, int]], default: int) -> int:
+    """The line of the override a config error is about (the first key the message quotes)."""
+    match = re.search(r"'([^']+)'", message)
+    if match:
+        key = match.group(1)
+        for k, _, line in overrides:
+            if key == k or key.startswith(k + ".") or k.startswith(key + "."):
+                return line
+    return default
+
+
+def _scenario_analysis(name: str) -> str | None:
+    from oversight_lab.sweeps.analysis import ANALYSES
+
+    return name if name in ANALYSES else None
+
+
+def load_grid(name_or_path: str | Path, **options: Any) -> Grid:
+    """A grid file by path, or a grid shipped with the package by name (a file of that name wins).
+
+    ``options`` go to ``parse_grid`` (``extra``, ``seed``, ``seeds``).
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as e:
+            raise GridError(f"{path}: cannot read the grid file ({e})") from None
+        return parse_grid(text, str(path), **options)
+    import oversight_lab.scenarios  # noqa: F401  (registers the shipped grids)
+
+    if str(name_or_path) in GRIDS:
+        text = yaml.safe_dump(GRIDS[str(name_or_path)], sort_keys=False, allow_unicode=True)
+        return parse_grid(text, f"{name_or_path}.yaml", **options)
+    known = ", ".join(sorted(GRIDS)) or "none"
+    raise GridError(
+        f"{name_or_path}: no such grid file, and no grid of that name ships with the package (known: {known})"
+    )
