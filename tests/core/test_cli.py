@@ -13,7 +13,7 @@ CLI = [sys.executable, "-m", "oversight_lab.cli"]
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=600, env=os.environ.copy()
+        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=1800, env=os.environ.copy()
     )
 
 
