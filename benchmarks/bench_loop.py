@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import resource
+
 import psutil
 
 
@@ -52,6 +54,7 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
         *extra,
     ]
     t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root = psutil.Process(proc.pid)
     peak = 0
@@ -63,6 +66,8 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
             pass
         time.sleep(0.1)
     wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and every worker it waited for
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
     summary = json.loads((out / "summary.json").read_text())
@@ -99,6 +104,7 @@ def main() -> None:
             results["baseline_warm_1_worker"].append(run_once(Path(cache), 1, extra))
     med = {
         k: {
+            "cpu_s": statistics.median(r["cpu_s"] for r in v),
             "wall_s": statistics.median(r["wall_s"] for r in v),
             "peak_pss_mb": statistics.median(r["peak_pss_mb"] for r in v),
         }
@@ -125,6 +131,9 @@ def main() -> None:
     print(f"| warm wall | {med['warm']['wall_s']:.1f} s |")
     print(f"| warm wall, 1 worker (baseline) | {med['baseline_warm_1_worker']['wall_s']:.1f} s |")
     print(f"| speed-up, 1 worker / 2 workers | {med['ratio_warm_1_worker_over_2']:.2f}× |")
+    print(f"| CPU seconds (all processes), cold / warm | {med['cold']['cpu_s']:.0f} s / {med['warm']['cpu_s']:.0f} s |")
+    loads = [r["load_before"] for v in results.values() for r in v]
+    print(f"| load average before the runs | {min(loads):.1f}–{max(loads):.1f} |")
     print(
         f"| peak memory, cold / warm | {med['cold']['peak_pss_mb']:.0f} MB / "
         f"{med['warm']['peak_pss_mb']:.0f} MB |"
