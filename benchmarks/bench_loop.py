@@ -18,14 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
-
-import resource
 
 import psutil
 
@@ -74,6 +73,8 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
     t = summary["timings"]
     return {
         "wall_s": wall,
+        "cpu_s": cpu,
+        "load_before": os.getloadavg()[0],
         "peak_pss_mb": peak / 2**20,
         "prepare_s": t["prepare"],
         "stages_job_s": t["job_seconds_by_stage"],
@@ -131,7 +132,8 @@ def main() -> None:
     print(f"| warm wall | {med['warm']['wall_s']:.1f} s |")
     print(f"| warm wall, 1 worker (baseline) | {med['baseline_warm_1_worker']['wall_s']:.1f} s |")
     print(f"| speed-up, 1 worker / 2 workers | {med['ratio_warm_1_worker_over_2']:.2f}× |")
-    print(f"| CPU seconds (all processes), cold / warm | {med['cold']['cpu_s']:.0f} s / {med['warm']['cpu_s']:.0f} s |")
+    cold_cpu, warm_cpu = med["cold"]["cpu_s"], med["warm"]["cpu_s"]
+    print(f"| CPU seconds (all processes), cold / warm | {cold_cpu:.0f} s / {warm_cpu:.0f} s |")
     loads = [r["load_before"] for v in results.values() for r in v]
     print(f"| load average before the runs | {min(loads):.1f}–{max(loads):.1f} |")
     print(
