@@ -135,7 +135,7 @@ def main() -> None:
     cold_cpu, warm_cpu = med["cold"]["cpu_s"], med["warm"]["cpu_s"]
     print(f"| CPU seconds (all processes), cold / warm | {cold_cpu:.0f} s / {warm_cpu:.0f} s |")
     loads = [r["load_before"] for v in results.values() for r in v]
-    print(f"| load average before the runs | {min(loads):.1f}–{max(loads):.1f} |")
+    print(f"| load average (1 min) at the end of the runs | {min(loads):.1f}–{max(loads):.1f} |")
     print(
         f"| peak memory, cold / warm | {med['cold']['peak_pss_mb']:.0f} MB / "
         f"{med['warm']['peak_pss_mb']:.0f} MB |"
