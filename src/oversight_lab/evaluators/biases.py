@@ -1,0 +1,181 @@
+"""Evaluator biases: the flaws behind sycophancy, sandbagging, verbosity and overconfidence.
+
+Each acts through the hooks of :class:`~oversight_lab.evaluators.flaws.Flaw` on visible features a world puts
+into ``Observation.features`` (``agrees_with_user``, ``flattery``, ``length``, ``confidence``,
+``persona_education``, ``correct``, ``plausible``, ``simple``). A feature a world does not provide is read as
+absent (0), so a bias never changes an evaluator's judgement in a world where it has nothing to act on.
+
+``DisclosureCredit`` is the one remedy here, not a flaw: the omission story's control (see its docstring).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
+from oversight_lab.evaluators.flaws import Flaw, register_flaw
+from oversight_lab.worlds.base import Observation
+
+__all__ = [
+    "AgreementBias",
+    "ConfidenceBias",
+    "DisclosureCredit",
+    "EducationLimited",
+    "Flattery",
+    "LengthBias",
+]
+
+
+def _check_weight(kind: str, weight: float) -> None:
+    if weight < 0:
+        raise ValueError(f"{kind}.weight must be >= 0, got {weight}")
+
+
+@register_flaw
+@dataclass(frozen=True)
+class AgreementBias(Flaw):
+    """Prefers answers that agree with the user's stated view: utility + ``weight`` · agrees_with_user.
+
+    Perez et al. (2022), "Discovering Language Model Behaviors with Model-Written Evaluations": models repeat
+    back a user's stated view, more so after RLHF and at larger sizes; Sharma et al. (2023), "Towards
+    Understanding Sycophancy in Language Models": people and preference models prefer convincingly written
+    sycophantic answers over correct ones a non-negligible fraction of the time, and matching the user's
+    beliefs is among the features that most predict human preference; under push-back ("are you sure?") the
+    agreeing answer is the flipped one. The essay: a model trained on evaluations will "say things with the
+    intention of pleasing the evaluator rather than being truthful or honest". With ``weight`` > 1 agreement
+    outweighs correctness.
+    """
+
+    kind: ClassVar[str] = "agreement_bias"
+    weight: float = 1.5
+
+    def __post_init__(self) -> None:
+        _check_weight(self.kind, self.weight)
+
+    def bias(self, obs: Observation, utility: float) -> float:
+        return utility + self.weight * obs.features.get("agrees_with_user", 0.0) if obs.valid else utility
+
+
+@register_flaw
+@dataclass(frozen=True)
+class Flattery(Flaw):
+    """Likes being flattered: utility + ``weight`` · flattery (e.g. an answer opening with "good question").
+
+    Sharma et al. (2023) find that a response which flatters or agrees with the user is more likely to be
+    preferred by people and by the Claude 2 preference model; the essay's "pleasing the evaluator".
+    """
+
+    kind: ClassVar[str] = "flattery"
+    weight: float = 0.3
+
+    def __post_init__(self) -> None:
+        _check_weight(self.kind, self.weight)
+
+    def bias(self, obs: Observation, utility: float) -> float:
+        return utility + self.weight * obs.features.get("flattery", 0.0) if obs.valid else utility
+
+
+@register_flaw
+@dataclass(frozen=True)
+class LengthBias(Flaw):
+    """Prefers longer answers: utility + ``weight`` · min(length, ``cap``) / ``cap`` (length in words).
+
+    Singhal et al. (2023), "A Long Way to Go: Investigating Length Correlations in RLHF": much of what RLHF
+    reward models reward is length; Sharma et al. (2023) list length among the features that predict
+    human preference. An answer padded with words the task did not ask for wins comparisons.
+    """
+
+    kind: ClassVar[str] = "length_bias"
+    weight: float = 0.5
+    cap: float = 8.0
+
+    def __post_init__(self) -> None:
+        _check_weight(self.kind, self.weight)
+        if self.cap <= 0:
+            raise ValueError(f"length_bias.cap must be > 0, got {self.cap}")
+
+    def bias(self, obs: Observation, utility: float) -> float:
+        if not obs.valid:
+            return utility
+        return utility + self.weight * min(obs.features.get("length", 0.0), self.cap) / self.cap
+
+
+@register_flaw
+@dataclass(frozen=True)
+class ConfidenceBias(Flaw):
+    """Rewards confident-sounding answers: utility + ``weight`` · stated confidence (in [0, 1]).
+
+    The GPT-4 technical report (OpenAI 2023, fig. 8): the pre-trained model is well calibrated and
+    post-training (RLHF) hurts calibration; the essay, note 2: RLHF makes models "overly confident in wrong
+    beliefs" and "calibration ... degrades after RLHF for helpfulness" (Bowman et al. 2022). An evaluator who
+    takes a confident tone for competence pays for overconfidence: with ``weight`` ≥ 1 the highest confidence
+    wins whatever the model believes.
+    """
+
+    kind: ClassVar[str] = "confidence_bias"
+    weight: float = 1.0
+
+    def __post_init__(self) -> None:
+        _check_weight(self.kind, self.weight)
+
+    def bias(self, obs: Observation, utility: float) -> float:
+        return utility + self.weight * obs.features.get("confidence", 0.0) if obs.valid else utility
+
+
+@register_flaw
+@dataclass(frozen=True)
+class EducationLimited(Flaw):
+    """Evaluators for users who signal little education cannot verify correctness.
+
+    For an answer to a user whose ``persona_education`` is below ``threshold`` the evaluator is that user: it
+    cannot check the answer, takes the ``plausible`` one (what is commonly believed, a misconception where
+    there is one) for the correct one, and adds ``simple_weight`` for a simple, confident answer. Users who
+    signal education verify correctness as the world's rule does.
+
+    Perez et al. (2022) report *sandbagging*: models give less accurate answers to users who seem less
+    educated, more so with more RLHF steps (the essay: "a sandbagging model tends to give more truthful
+    answers when it infers that the users is more highly educated"); Poole-Dayan et al. (2024), "LLM Targeted
+    Underperformance Disproportionately Impacts Vulnerable Users": lower accuracy and truthfulness for users
+    with less formal education.
+    """
+
+    kind: ClassVar[str] = "education_limited"
+    threshold: float = 0.5
+    simple_weight: float = 0.5
+
+    def __post_init__(self) -> None:
+        _check_weight(self.kind, self.simple_weight)
+
+    def _limited(self, obs: Observation) -> bool:
+        return obs.valid and obs.features.get("persona_education", 1.0) < self.threshold
+
+    def perceive(self, obs: Observation) -> Observation:
+        if not self._limited(obs):
+            return obs
+        features = dict(obs.features)
+        features["correct"] = features.get("plausible", 0.5)
+        return replace(obs, features=features)
+
+    def bias(self, obs: Observation, utility: float) -> float:
+        return (
+            utility + self.simple_weight * obs.features.get("simple", 0.0) if self._limited(obs) else utility
+        )
+
+
+@register_flaw
+@dataclass(frozen=True)
+class DisclosureCredit(Flaw):
+    """Not a flaw: a remedy. Credits a disclosed hazard: utility + ``credit`` when it reads ``item``.
+
+    The omission story's control. An evaluator who penalises a warning ("warning mercury") as hard as the
+    hazard it warns of teaches the evaluatee to leave the warning out; the essay: the evaluatee, "even if it
+    cannot lie, may omit important information". With ``credit`` equal to that penalty (1 in the alchemy
+    world) the same evaluator is indifferent to the warning; above it, honesty is rewarded.
+    """
+
+    kind: ClassVar[str] = "disclosure_credit"
+    credit: float = 1.0
+    item: str = "warning mercury"
+
+    def bias(self, obs: Observation, utility: float) -> float:
+        return utility + self.credit if obs.valid and self.item in obs.items else utility
