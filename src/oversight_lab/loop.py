@@ -96,6 +96,8 @@ def evaluate_checkpoint(
     toxic = row.get("fail/toxic", 0.0)
     if "fail/disclosed_toxic" in row:
         row["fail/disclosure_rate"] = row["fail/disclosed_toxic"] / toxic if toxic > 0 else float("nan")
+    if hasattr(world, "derived_metrics"):  # optional world hook: rates conditioned on the task, gaps
+        row.update(world.derived_metrics(row))
     return row
 
 
@@ -143,9 +145,15 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     (out_dir / "reward_model.json").write_text(json.dumps({**rm_metrics, "train_log": rm.train_log}, indent=1))
     timings["reward_model"] = time.perf_counter() - t0
 
-    def checkpoint(policy: Policy, step_seed: int) -> dict[str, float]:
-        return evaluate_checkpoint(policy, initial, world, eval_tasks, rm, evaluator,
-                                   cfg.eval.samples_per_task, seed=step_seed)
+    items: list[dict[str, Any]] = []  # per-item records (items.jsonl) when cfg.item_eval is on
+
+    def checkpoint(policy: Policy, step_seed: int, optimizer: str = "initial", step: int = 0) -> dict[str, float]:
+        row = evaluate_checkpoint(policy, initial, world, eval_tasks, rm, evaluator,
+                                  cfg.eval.samples_per_task, seed=step_seed)
+        if cfg.item_eval:
+            row.update(_item_metrics(world, policy, items, {"arm": arm, "seed": seed, "optimizer": optimizer,
+                                                             "step": step}))
+        return row
 
     base = checkpoint(initial, seed * 7919 + 1)
     log("initial", 0, base, **rm_metrics)
@@ -165,7 +173,7 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
         def on_rl(step: int, model: torch.nn.Module) -> None:
             progress("rl", step, rl_cfg.steps)
             log("rl", step, checkpoint(Policy(model, initial.tokenizer, "rl", initial.word_level,
-                                              cfg.max_new_tokens), seed * 7919 + 1 + step))
+                                              cfg.max_new_tokens), seed * 7919 + 1 + step, "rl", step))
 
         progress("rl", 0, rl_cfg.steps)
         rows.append({**rows[0], "optimizer": "rl"})
@@ -183,7 +191,7 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
         def on_dpo(step: int, model: torch.nn.Module) -> None:
             progress("dpo", step, dpo_cfg.steps)
             log("dpo", step, checkpoint(Policy(model, initial.tokenizer, "dpo", initial.word_level,
-                                               cfg.max_new_tokens), seed * 7919 + 1 + step))
+                                               cfg.max_new_tokens), seed * 7919 + 1 + step, "dpo", step))
 
         progress("dpo", 0, dpo_cfg.steps)
         rows.append({**rows[0], "optimizer": "dpo"})
@@ -196,6 +204,10 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     with open(out_dir / "metrics.jsonl", "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
+    if items:
+        with open(out_dir / "items.jsonl", "w") as f:
+            for r in items:
+                f.write(json.dumps(r) + "\n")
     summary = {"arm": arm, "seed": seed, "timings": timings, **rm_metrics,
                "known_hazards": sorted(getattr(evaluator, "known_hazards", []))}
     if hasattr(evaluator, "stats"):  # model judges count their calls and unparseable replies
@@ -370,6 +382,8 @@ def _best_of_n(cfg: RunConfig, initial: Policy, world: World, rm: RewardModel, e
         toxic = metrics.get("fail/toxic", 0.0)
         if "fail/disclosed_toxic" in metrics:
             metrics["fail/disclosure_rate"] = metrics["fail/disclosed_toxic"] / toxic if toxic > 0 else float("nan")
+        if hasattr(world, "derived_metrics"):
+            metrics.update(world.derived_metrics(metrics))
         rows.append({"arm": arm, "seed": seed, "optimizer": "bon", "step": int(n), "n": int(n),
                      "kl/bon_exact_pool": float(kl_pool),
                      "kl/bon_analytic": kl, "kl/sqrt": float(np.sqrt(kl)), **metrics})
