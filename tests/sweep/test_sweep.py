@@ -76,12 +76,10 @@ def test_rerun_skips_every_finished_job(grid, local_sweep):
     out, _, _ = local_sweep
     before = metrics(out)
     stamp = (job_dir(out, grid.cells[0].id, "flawed", 0) / "done.json").stat().st_mtime_ns
-    t0 = time.perf_counter()
     meta = run_sweep(grid, out, workers=2)
     assert meta["jobs"]["skipped"] == 18 and meta["jobs"]["run"] == 0 and meta["status"] == "complete"
     assert metrics(out) == before
     assert (job_dir(out, grid.cells[0].id, "flawed", 0) / "done.json").stat().st_mtime_ns == stamp
-    assert time.perf_counter() - t0 < 60
 
 
 def test_killed_sweep_resumes_to_identical_results(local_sweep, tmp_path):
