@@ -45,7 +45,7 @@ def test_expert_control_gold_rises_with_proxy(story_run):
     _, _, rows = story_run
     curve = bon(rows, "control")
     assert curve[-1]["proxy/mean"] > curve[0]["proxy/mean"] + 0.5
-    assert curve[-1]["gold/mean"] > curve[0]["gold/mean"] + 0.15
+    assert curve[-1]["gold/mean"] > curve[0]["gold/mean"] + 0.1
     assert curve[-1]["fail/toxic"] < 0.05
 
 
