@@ -6,7 +6,7 @@ it, and asks again at once, so latency includes queueing behind the other 49). R
 of the p50/p99 latency of label submissions and item requests and the throughput, for both SQLite durability
 settings, and checks every run stored exactly 1000 labels.
 
-    python benchmarks/bench_server.py --runs 3 --out docs/benchmarks_server.md
+    python benchmarks/bench_server.py --runs 3 --out docs/benchmarks_server.md   (then merged into docs/benchmarks.md)
 """
 
 from __future__ import annotations
