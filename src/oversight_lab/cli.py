@@ -58,6 +58,8 @@ def run(
     out: Optional[Path] = typer.Option(None, help="run directory (default runs/<scenario>-<time>)"),
     workers: Optional[int] = typer.Option(None, help="parallel worker processes"),
     quiet: bool = typer.Option(False, help="no progress bars"),
+    all_stories: bool = typer.Option(False, "--all-stories", help="run every story of the essay (flawed vs control) "
+                                     "into one directory with a combined report; SCENARIO is ignored"),
 ) -> None:
     """Run a scenario: comparisons → reward model → best-of-n, RL, DPO; gold vs proxy at every checkpoint."""
     from oversight_lab.config import ConfigError, parse_set, resolve_config
@@ -65,6 +67,9 @@ def run(
     from oversight_lab.scenarios import get_scenario
     from oversight_lab.worlds import WORLDS
 
+    if all_stories:
+        _run_all_stories(set_, seed, seeds, out, workers, quiet)
+        return
     try:
         sc = get_scenario(scenario)
         sets = dict(parse_set(s) for s in set_)
@@ -94,6 +99,37 @@ def run(
     for line in after_run(run_dir):
         console.print(f"• {line}", highlight=False, markup=False)
     console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {run_dir / 'report.html'}")
+
+
+def _run_all_stories(set_: list[str], seed: Optional[int], seeds: Optional[int], out: Optional[Path],
+                     workers: Optional[int], quiet: bool) -> None:
+    """``run --all-stories``: every story on one budget, one pool of workers, one combined report."""
+    import json
+
+    from oversight_lab.config import ConfigError, parse_set, resolve_config
+    from oversight_lab.runs.rundir import RunDirError, new_run_dir
+    from oversight_lab.scenarios.stories import STORIES, story_overrides
+
+    try:
+        sets = dict(parse_set(s) for s in set_)
+        for key, value in (("seed", seed), ("seeds", seeds)):
+            if value is not None:
+                sets[key] = value
+        cfgs = {name: resolve_config(story_overrides(name), sets) for name in STORIES}
+        for cfg in cfgs.values():
+            _check_arms(cfg)
+        out_dir = new_run_dir(out, "stories")
+    except (KeyError, ConfigError, RunDirError, ValueError) as e:
+        fail(str(e.args[0]) if e.args else str(e))
+        return
+    from oversight_lab.runs.stories import execute_stories
+
+    console.print(f"[bold]all stories[/]: {', '.join(cfgs)}; run directory: {out_dir}")
+    timings = execute_stories(cfgs, out_dir, workers=workers or 2, show_progress=not quiet)
+    analyses = json.loads((out_dir / "stories.json").read_text())
+    for a in analyses.values():
+        console.print(f"• {a['verdict']}", highlight=False, markup=False)
+    console.print(f"wall time {timings['wall']:.1f} s; report: {out_dir / 'stories.html'}")
 
 
 def _check_arms(cfg) -> None:  # noqa: ANN001

@@ -47,3 +47,4 @@ register_scenario(Scenario(
 from oversight_lab.scenarios import overoptimisation  # noqa: E402,F401  (registers gao and coste)
 
 from oversight_lab.scenarios import protocols as _protocols  # noqa: E402,F401  (rlaif … sandwich)
+from oversight_lab.scenarios import stories  # noqa: E402,F401  (the essay's failure stories)
