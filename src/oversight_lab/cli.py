@@ -240,6 +240,8 @@ def sweep(
     except SweepError as e:
         err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
+    for line in (meta.get("analysis_result") or {}).get("verdicts", []):
+        console.print(f"• {line}", highlight=False, markup=False)
     console.print(f"{meta['status']}: {meta['jobs']['run']} jobs run, {meta['jobs']['skipped']} skipped, "
                   f"wall {meta['timings']['wall']:.1f} s; report: {target / 'report.html'}")
 

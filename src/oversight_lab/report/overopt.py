@@ -18,7 +18,7 @@ from oversight_lab.sweeps.analysis import SweepData
 
 __all__ = ["markdown_tables", "render_coste", "render_gao"]
 
-OPT_NAME = {"bon": "best-of-n", "rl": "RL"}
+OPT_NAME = {"bon": "best-of-n", "bon_exact": "best-of-n (exact d)", "rl": "RL"}
 
 
 def _plt() -> Any:
@@ -67,7 +67,8 @@ def _families(data: SweepData, result: dict[str, Any], opt: str) -> str | None:
             ax.set_xlabel("d = √KL" + (" (analytic)" if opt == "bon" else " (Monte-Carlo)"), fontsize=8)
             ax.set_ylabel("gold − gold(initial)", fontsize=8)
             ax.grid(alpha=0.3)
-            ax.legend(fontsize=6.5)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=6.5)
     fig.suptitle(
         f"{OPT_NAME[opt]}: gold gained against d, points = mean of seeds, dashed = fitted "
         + ("d(α − βd)" if opt == "bon" else "d(α − β log d)"),
@@ -125,7 +126,8 @@ def _coefficients(result: dict[str, Any], opt: str) -> str | None:
                     "non-embedding parameters" if axis == "rm_params" else "comparisons", fontsize=8
                 )
                 ax.grid(alpha=0.3)
-                ax.legend(fontsize=6.5)
+                if ax.get_legend_handles_labels()[0]:
+                    ax.legend(fontsize=6.5)
     if not drawn:
         plt.close(fig)
         return None

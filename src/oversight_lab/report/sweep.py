@@ -155,7 +155,13 @@ def render_sweep_report(sweep_dir: str | Path) -> str:
             )
             + "</ul>"
         )
-    if meta.get("analysis") and meta.get("analysis_result") and meta["analysis"] in ANALYSES:
+    result = meta.get("analysis_result") or {}
+    if result.get("error"):
+        parts.append(
+            f"<h2>Analysis</h2><p>The {e(meta['analysis'])} analysis failed: "
+            f"<code>{e(result['error'])}</code></p>"
+        )
+    elif meta.get("analysis") and result and meta["analysis"] in ANALYSES:
         for title, body in ANALYSES[meta["analysis"]].render(data, meta["analysis_result"]):
             parts.append(f"<h2>{e(title)}</h2>{body}")
     parts.append("<h2>Every cell</h2>" + _results_table(data))

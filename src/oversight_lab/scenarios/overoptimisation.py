@@ -130,14 +130,21 @@ register_grid("gao", GAO_GRID)
 register_grid("coste", COSTE_GRID)
 
 
+# best-of-n against the analytic d (Gao et al.), against the exact plug-in d, and RL
+OPTIMISERS = ("bon", "bon_exact", "rl")
+
+
 # -- reading curves ------------------------------------------------------------------------------------------
 def seed_curves(
     rows: list[dict[str, Any]], arm: str, optimizer: str, metric: str = "gold/mean"
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """Per seed: (d, R) with d = √KL from the initial policy and R = metric − its value at the first point.
 
-    Best-of-n uses the analytic KL of Gao et al.; RL the Monte-Carlo KL of the checkpoint (clipped at 0).
+    Best-of-n (``bon``) uses the analytic KL of Gao et al., ``bon_exact`` the plug-in exact KL of best-of-n
+    over the pool (Beirami et al. 2024); RL the Monte-Carlo KL of the checkpoint (clipped at 0).
     """
+    kl_key = "kl/bon_exact_pool" if optimizer == "bon_exact" else "kl/bon_analytic"
+    optimizer = "bon" if optimizer == "bon_exact" else optimizer
     out = {}
     for seed in sorted({r["seed"] for r in rows if r["arm"] == arm}):
         pts = sorted(
@@ -147,7 +154,7 @@ def seed_curves(
         if len(pts) < 3:
             continue
         if optimizer == "bon":
-            d = np.sqrt([r["kl/bon_analytic"] for r in pts])
+            d = np.sqrt(np.maximum([r.get(kl_key, float("nan")) for r in pts], 0.0))
         else:
             d = np.sqrt(np.maximum([r["kl/seq_k1"] for r in pts], 0.0))
         v = np.array([r.get(metric, float("nan")) for r in pts], dtype=float)
@@ -230,16 +237,18 @@ def analyse_gao(data: SweepData) -> dict[str, Any]:
         for arm in (a for a in cfg["arms"] if a in present):
             arms = arms if arm in arms else [*arms, arm]
             per_arm: dict[str, Any] = {}
-            for opt in ("bon", "rl"):
+            for opt in OPTIMISERS:
                 curves = seed_curves(rows, arm, opt)
-                if curves:
-                    per_arm[opt] = {**fit_seeds(list(curves.values()), opt), "shape": _shape(rows, arm, opt)}
+                form = "rl" if opt == "rl" else "bon"
+                if curves and all(np.isfinite(d).all() for d, _ in curves.values()):
+                    shape = _shape(rows, arm, form)
+                    per_arm[opt] = {**fit_seeds(list(curves.values()), form), "shape": shape}
             entry["arms"][arm] = per_arm
         cells.append(entry)
     trends: dict[str, Any] = {}
     verdicts: list[str] = []
     for arm in arms:
-        for opt in ("bon", "rl"):
+        for opt in OPTIMISERS:
             pts = [
                 (c["rm_params"], c["n_comparisons"], c["arms"][arm][opt])
                 for c in cells
@@ -255,6 +264,7 @@ def analyse_gao(data: SweepData) -> dict[str, Any]:
                 "r2_min": float(np.nanmin(r2)),
                 "r2_median": float(np.nanmedian(r2)),
                 "r2_at_least_0.9": int(sum(v >= 0.9 for v in r2)),
+                "alpha_negative": int(sum(p[2]["mean_fit"]["alpha"] < 0 for p in pts)),
                 "cells": len(pts),
                 "rise_then_fall": int(sum(p[2]["shape"]["rise_then_fall_seeds"] for p in pts)),
                 "seed_curves": int(sum(p[2]["shape"]["n_seeds"] for p in pts)),
@@ -265,7 +275,9 @@ def analyse_gao(data: SweepData) -> dict[str, Any]:
 
 
 def _gao_verdict(arm: str, opt: str, t: dict[str, Any], pts: list[tuple[int, int, dict]]) -> str:
-    name = "best-of-n" if opt == "bon" else "RL"
+    name = {"bon": "best-of-n", "bon_exact": "best-of-n with d from the exact KL on the pool", "rl": "RL"}[
+        opt
+    ]
 
     def along(axis: int) -> str:
         levels = sorted({p[axis] for p in pts})
@@ -285,12 +297,25 @@ def _gao_verdict(arm: str, opt: str, t: dict[str, Any], pts: list[tuple[int, int
             return f"moves inward (Spearman ρ = {rho:.2f})"
         return f"does not move consistently (Spearman ρ = {rho:.2f})"
 
-    return (
+    head = (
         f"{arm}, {name}: R² of the fitted form ≥ 0.9 in {t['r2_at_least_0.9']}/{t['cells']} cells "
         f"(median {t['r2_median']:.2f}, min {t['r2_min']:.2f}); gold rose then fell in {t['rise_then_fall']}/"
-        f"{t['seed_curves']} seed curves. The fitted peak d* {moves(t['rho_size'])} with reward-model size "
+        f"{t['seed_curves']} seed curves."
+    )
+    if t["alpha_negative"] == t["cells"]:
+        return head + (
+            " The fitted α is negative in every cell: gold falls from the start, so there is no peak "
+            "to move with reward-model size or data size."
+        )
+    falls = (
+        f" (The fitted α is negative in {t['alpha_negative']}/{t['cells']} cells.)"
+        if t["alpha_negative"]
+        else ""
+    )
+    return (
+        head + f" The fitted peak d* {moves(t['rho_size'])} with reward-model size "
         f"(mean d* by non-embedding parameters, {along(0)}) and {moves(t['rho_data'])} with data size "
-        f"(by comparisons, {along(1)})."
+        f"(by comparisons, {along(1)})." + falls
     )
 
 

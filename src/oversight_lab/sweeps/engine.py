@@ -197,6 +197,8 @@ def _ray(
     if not ray.is_initialized():
         env = {"env_vars": {k: os.environ[k] for k in PASS_ENV if k in os.environ}}
         if address == "local":  # a private single-machine instance, stopped at the end
+            # Ray starts task workers at nice 15; on a shared machine they then starve behind everything else.
+            os.environ.setdefault("RAY_worker_niceness", "0")
             ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, runtime_env=env)
         else:  # "auto" (the cluster this machine belongs to) or an address
             ray.init(address=address, log_to_driver=False, runtime_env=env)
@@ -298,12 +300,18 @@ def run_sweep(
         todo = [(c, a, s) for c, a, s in jobs if not _is_done(job_dir(out, c.id, a, s))]
         state: dict[str, Any] = {"done": len(jobs) - len(todo), "failed": [], "job_seconds": 0.0}
         engine = {"kind": "ray" if ray else "local", "workers": workers, "address": ray}
+        previous = out / "sweep.json"  # every invocation is kept in "history" (the first run's timings too)
+        try:
+            history = json.loads(previous.read_text()).get("history", []) if previous.exists() else []
+        except (OSError, ValueError):
+            history = []
         meta = {
             **grid.describe(),
             "status": "running",
             "engine": engine,
             "jobs": {"total": len(jobs), "skipped": len(jobs) - len(todo), "run": 0, "failed": []},
             "environment": environment(),
+            "history": history,
         }
 
         def cell_status() -> list[dict[str, Any]]:
@@ -399,11 +407,24 @@ def run_sweep(
         for staging in out.glob("cells/*/.staging"):  # empty once every job has been renamed into place
             with contextlib.suppress(OSError):
                 staging.rmdir()
+        meta["history"] = [
+            *history,
+            {
+                "started": meta["environment"]["started"],
+                "engine": engine,
+                "jobs_run": meta["jobs"]["run"],
+                "skipped": meta["jobs"]["skipped"],
+                "wall": meta["timings"]["wall"],
+                "job_seconds": state["job_seconds"],
+            },
+        ]
         meta["analysis_result"] = _analyse(out, grid, meta)
         write_json(out / "sweep.json", meta)
         from oversight_lab.report.sweep import write_sweep_report
 
         write_sweep_report(out)
+        meta["timings"]["analysis_and_report"] = time.perf_counter() - t_start - meta["timings"]["wall"]
+        write_json(out / "sweep.json", meta)
         progress({"event": "end", "status": meta["status"], "wall": meta["timings"]["wall"]})
     if state["failed"]:
         first = state["failed"][0]
@@ -450,4 +471,8 @@ def _analyse(out: Path, grid: Grid, meta: dict[str, Any]) -> dict[str, Any] | No
     from oversight_lab.sweeps.analysis import ANALYSES, load_sweep
 
     write_json(out / "sweep.json", meta)
-    return ANALYSES[grid.analysis].compute(load_sweep(out))
+    try:
+        return ANALYSES[grid.analysis].compute(load_sweep(out))
+    except Exception as e:  # noqa: BLE001  (the jobs' results stand without it; the report says why)
+        failed = f"{type(e).__name__}: {e}"
+        return {"error": failed, "verdicts": [f"the {grid.analysis} analysis failed: {failed}"]}
