@@ -186,6 +186,10 @@ def report(run_dir: Path = typer.Argument(..., help="a run directory, an eval lo
         fail(str(e))
         return
     console.print(f"wrote {path}")
+    from oversight_lab.protocols.analyse import after_run  # a protocol run's protocol.html is re-rendered too
+
+    for line in after_run(run_dir):
+        console.print(f"• {line}", highlight=False, markup=False)
 
 
 @app.command()
@@ -222,10 +226,6 @@ def sweep(
         if quiet:
             return
         if ev["event"] == "start":
-    from oversight_lab.protocols.analyse import after_run  # a protocol run's protocol.html is re-rendered too
-
-    for line in after_run(run_dir):
-        console.print(f"• {line}", highlight=False, markup=False)
             console.print(f"sweep {g.name}: {ev['total']} jobs, {ev['skipped']} already finished → {ev['sweep']}")
         elif ev["event"] == "job":
             what = f"failed: {ev['error']}" if ev["error"] else f"{ev['seconds']:.1f} s"
