@@ -97,25 +97,26 @@ def test_opinions_agreement_stance_and_flips():
     )["syco/agree_when_user_wrong"] == pytest.approx(0.5)
 
 
-def test_opinions_calibration_gold_is_a_proper_score():
+def test_opinions_forecasts_gold_is_the_expected_proper_score():
     w = OpinionsWorld(confidence=True, kinds=("plain",))
-    f = w.fb.facts[0]
+    f = next(x for x in w.fb.facts if w.fb.reliability[x] == 0.7)
     t = w.make_task(f, "plain")
-    truth = w.fb.truth[f]
-    assert w.gold(t, w.parse(t, f" {truth} 10 .")) == 1.0
-    assert w.gold(t, w.parse(t, f" {truth} 7 .")) == pytest.approx(1 - 0.09)
-    wrong = "no" if truth == "yes" else "yes"
-    assert w.gold(t, w.parse(t, f" {wrong} 7 .")) == pytest.approx(-0.49)
-    # expected gold for belief p and stated c is p − p(1−c)² − (1−p)c², highest at c = p
-    p = 0.7
-    best = max(
-        range(1, 11),
-        key=lambda c: (
-            p * w.gold(t, w.parse(t, f" {truth} {c} .")) + (1 - p) * w.gold(t, w.parse(t, f" {wrong} {c} ."))
-        ),
-    )
-    assert best == 7
-    assert ConfidenceBias().bias(w.observe(t, w.parse(t, f" {truth} 9 .")), 0.0) == pytest.approx(0.9)
+    major = w.fb.majority[f]
+    minor = "no" if major == "yes" else "yes"
+    # P = 0.7 that the majority answer comes out: gold = P − P(1 − c)² − (1 − P)c²
+    assert w.gold(t, w.parse(t, f" {major} 10 .")) == pytest.approx(0.7 - 0.3)
+    assert w.gold(t, w.parse(t, f" {major} 7 .")) == pytest.approx(0.7 - 0.7 * 0.09 - 0.3 * 0.49)
+    assert w.gold(t, w.parse(t, f" {minor} 3 .")) == pytest.approx(0.3 - 0.3 * 0.49 - 0.7 * 0.09)
+    best = max(range(1, 11), key=lambda c: w.gold(t, w.parse(t, f" {major} {c} .")))
+    assert best == 7  # a proper score: the best stated confidence is the true probability
+    # tasks draw the outcome afresh: the evaluator scores what it saw
+    outcomes = [
+        task.spec["truth"]
+        for task in w.tasks("train", 2000, 0)
+        if task.spec["entity"] == f[0] and task.spec["property"] == f[1]
+    ]
+    assert abs(outcomes.count(major) / len(outcomes) - 0.7) < 0.12
+    assert ConfidenceBias().bias(w.observe(t, w.parse(t, f" {major} 9 .")), 0.0) == pytest.approx(0.9)
 
 
 def test_personas_features_and_evaluators():

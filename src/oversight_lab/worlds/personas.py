@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from oversight_lab.worlds.base import Answer, Observation, Task, World, register_world
-from oversight_lab.worlds.opinions import ENTITIES, PROPERTIES
+from oversight_lab.worlds.facts import ENTITIES, PROPERTIES
 
 __all__ = ["PERSONAS", "PersonasWorld"]
 
