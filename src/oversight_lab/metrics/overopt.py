@@ -135,7 +135,7 @@ def fit_seeds(curves: Sequence[tuple[Sequence[float], Sequence[float]]], form: F
 
     ``curves`` holds one (d, R) pair of sequences per seed, with the same checkpoints in the same order. The
     seed-mean fit (``mean_fit``) gives R² of the curve a report draws; the per-seed fits give the spread.
-    A seed whose fit has no peak (β ≤ 0) contributes d* = inf, and the interval on d* is then reported as nan.
+    If any seed's fit has no peak (β ≤ 0), d* is reported as inf with no interval (``n_infinite``: how many).
     """
     per_seed = []
     for d, r in curves:
@@ -152,15 +152,9 @@ def fit_seeds(curves: Sequence[tuple[Sequence[float], Sequence[float]]], form: F
         out["mean_fit"] = {"error": str(e)}
     for key in ("alpha", "beta", "r2", "d_peak"):
         vals = [getattr(f, key) for f in per_seed]
-        finite = [v for v in vals if math.isfinite(v)]
-        if len(finite) < len(vals):
-            m = float(np.mean(finite)) if finite else float("nan")
-            out[key] = {
-                "mean": m,
-                "lo": float("nan"),
-                "hi": float("nan"),
-                "n_infinite": len(vals) - len(finite),
-            }
+        n_inf = sum(1 for v in vals if math.isinf(v)) if key == "d_peak" else 0
+        if n_inf:  # only d* can be infinite: some seed has no peak within reach of the form
+            out[key] = {"mean": math.inf, "lo": float("nan"), "hi": float("nan"), "n_infinite": n_inf}
         else:
             m, lo, hi = mean_ci(vals)
             out[key] = {"mean": m, "lo": lo, "hi": hi, "n_infinite": 0}

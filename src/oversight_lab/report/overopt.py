@@ -81,6 +81,8 @@ def _families(data: SweepData, result: dict[str, Any], opt: str) -> str | None:
 def _coefficients(result: dict[str, Any], opt: str) -> str | None:
     """α, β and d* against reward-model size (a line per data size) and data size (a line per RM size)."""
     plt = _plt()
+    import matplotlib.ticker
+
     cells, arms = result["cells"], result["arms"]
     keys = ("alpha", "beta", "d_peak")
     fig, axes = plt.subplots(2 * len(arms), 3, figsize=(13, 3.0 * 2 * len(arms)), squeeze=False)
@@ -119,6 +121,9 @@ def _coefficients(result: dict[str, Any], opt: str) -> str | None:
                     )
                     drawn = True
                 ax.set_xscale("log")
+                ax.set_xticks(sorted({c[axis] for c in cells}))
+                ax.xaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+                ax.minorticks_off()
                 ax.set_title(
                     f"{arm}: {key} vs {'RM size' if axis == 'rm_params' else 'data size'}", fontsize=9
                 )
