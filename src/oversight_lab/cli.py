@@ -58,8 +58,10 @@ def run(
     out: Optional[Path] = typer.Option(None, help="run directory (default runs/<scenario>-<time>)"),
     workers: Optional[int] = typer.Option(None, help="parallel worker processes"),
     quiet: bool = typer.Option(False, help="no progress bars"),
-    all_stories: bool = typer.Option(False, "--all-stories", help="run every story of the essay (flawed vs control) "
-                                     "into one directory with a combined report; SCENARIO is ignored"),
+    all_stories: bool = typer.Option(
+        False, "--all-stories",
+        help="run every story of the essay (flawed vs control) into one directory with a combined report; "
+        "SCENARIO is ignored"),
 ) -> None:
     """Run a scenario: comparisons → reward model → best-of-n, RL, DPO; gold vs proxy at every checkpoint."""
     from oversight_lab.config import ConfigError, parse_set, resolve_config
@@ -97,6 +99,10 @@ def run(
     from oversight_lab.protocols.analyse import after_run  # protocol scenarios: their own analysis and report
 
     for line in after_run(run_dir):
+        console.print(f"• {line}", highlight=False, markup=False)
+    from oversight_lab.report.stories import write_story_analysis  # a story: flawed vs control, before/after
+
+    for line in write_story_analysis(run_dir, sc.name):
         console.print(f"• {line}", highlight=False, markup=False)
     console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {run_dir / 'report.html'}")
 

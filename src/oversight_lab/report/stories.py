@@ -29,7 +29,7 @@ from oversight_lab.metrics.stats import mean_ci
 from oversight_lab.runs.rundir import read_rows
 from oversight_lab.scenarios.stories import STORIES, Measure, Story
 
-__all__ = ["analyse_story", "render_stories", "verdict", "write_stories_report"]
+__all__ = ["analyse_story", "render_stories", "verdict", "write_stories_report", "write_story_analysis"]
 
 N_BOOT = 2000
 
@@ -365,6 +365,15 @@ def render_stories(out_dir: str | Path, names: list[str] | None = None) -> tuple
         parts.append(f"<p><a href='{e(n)}/report.html'>full run report</a></p>")
     parts.append("</body></html>")
     return "\n".join(parts), analyses
+
+
+def write_story_analysis(run_dir: str | Path, name: str) -> list[str]:
+    """For a run of one story (``oversight-lab run sycophant``): ``story.json`` and its verdict; else nothing."""
+    if name not in STORIES or not (Path(run_dir) / "metrics.jsonl").exists():
+        return []
+    analysis = analyse_story(STORIES[name], run_dir)
+    (Path(run_dir) / "story.json").write_text(json.dumps(analysis, indent=1, default=float))
+    return [analysis["verdict"]]
 
 
 def write_stories_report(out_dir: str | Path, names: list[str] | None = None) -> Path:
