@@ -196,12 +196,17 @@ def _ray(
     started = False
     if not ray.is_initialized():
         env = {"env_vars": {k: os.environ[k] for k in PASS_ENV if k in os.environ}}
-        if address == "local":  # a private single-machine instance, stopped at the end
-            # Ray starts task workers at nice 15; on a shared machine they then starve behind everything else.
-            os.environ.setdefault("RAY_worker_niceness", "0")
-            ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, runtime_env=env)
-        else:  # "auto" (the cluster this machine belongs to) or an address
-            ray.init(address=address, log_to_driver=False, runtime_env=env)
+        try:
+            if address == "local":  # a private single-machine instance, stopped at the end
+                # Ray starts task workers at nice 15; on a shared machine they starve behind everything else.
+                os.environ.setdefault("RAY_worker_niceness", "0")
+                ray.init(num_cpus=workers, include_dashboard=False, log_to_driver=False, runtime_env=env)
+            else:  # "auto" (the cluster this machine belongs to) or an address
+                ray.init(address=address, log_to_driver=False, runtime_env=env)
+        except Exception as e:  # noqa: BLE001  (Ray raises several kinds; the user needs the address and why)
+            raise SweepError(
+                f"--ray {address}: cannot start or reach Ray ({type(e).__name__}: {e})"
+            ) from None
         started = True
     try:
         prepare = ray.remote(num_cpus=1)(_prepare_model)
