@@ -9,7 +9,6 @@ from __future__ import annotations
 import math
 import sys
 from pathlib import Path
-from typing import Optional
 
 import typer
 from rich.console import Console
@@ -53,10 +52,10 @@ def _scorecard(summary: dict) -> Table:
 def run(
     scenario: str = typer.Argument("alchemist", help="a named scenario (see `oversight-lab list`)"),
     set_: list[str] = typer.Option([], "--set", help="override a config key: --set rl.steps=30 (repeatable)"),
-    seed: Optional[int] = typer.Option(None, help="first seed"),
-    seeds: Optional[int] = typer.Option(None, help="number of seeds"),
-    out: Optional[Path] = typer.Option(None, help="run directory (default runs/<scenario>-<time>)"),
-    workers: Optional[int] = typer.Option(None, help="parallel worker processes"),
+    seed: int | None = typer.Option(None, help="first seed"),
+    seeds: int | None = typer.Option(None, help="number of seeds"),
+    out: Path | None = typer.Option(None, help="run directory (default runs/<scenario>-<time>)"),
+    workers: int | None = typer.Option(None, help="parallel worker processes"),
     quiet: bool = typer.Option(False, help="no progress bars"),
     all_stories: bool = typer.Option(
         False, "--all-stories",
@@ -107,8 +106,8 @@ def run(
     console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {run_dir / 'report.html'}")
 
 
-def _run_all_stories(set_: list[str], seed: Optional[int], seeds: Optional[int], out: Optional[Path],
-                     workers: Optional[int], quiet: bool) -> None:
+def _run_all_stories(set_: list[str], seed: int | None, seeds: int | None, out: Path | None,
+                     workers: int | None, quiet: bool) -> None:
     """``run --all-stories``: every story on one budget, one pool of workers, one combined report."""
     import json
 
@@ -201,12 +200,12 @@ def report(run_dir: Path = typer.Argument(..., help="a run directory, an eval lo
 @app.command()
 def sweep(
     grid: str = typer.Argument(..., help="a grid file (YAML), or a grid shipped with the package: gao, coste"),
-    out: Optional[Path] = typer.Option(None, help="sweep directory (default runs/sweep-<grid name>); rerun to resume"),
+    out: Path | None = typer.Option(None, help="sweep directory (default runs/sweep-<grid name>); rerun to resume"),
     workers: int = typer.Option(2, min=1, help="jobs in parallel: local processes, or CPUs of --ray local"),
-    ray: Optional[str] = typer.Option(None, "--ray", help="run on Ray: 'auto', a cluster address, or 'local'"),
+    ray: str | None = typer.Option(None, "--ray", help="run on Ray: 'auto', a cluster address, or 'local'"),
     set_: list[str] = typer.Option([], "--set", help="override a key in every cell: --set rl.steps=10"),
-    seed: Optional[int] = typer.Option(None, help="first seed (replaces the grid's)"),
-    seeds: Optional[int] = typer.Option(None, help="seeds per cell (replaces the grid's)"),
+    seed: int | None = typer.Option(None, help="first seed (replaces the grid's)"),
+    seeds: int | None = typer.Option(None, help="seeds per cell (replaces the grid's)"),
     show: bool = typer.Option(False, "--print", help="print the grid and its cells; run nothing"),
     quiet: bool = typer.Option(False, help="no line per finished job"),
 ) -> None:

@@ -18,9 +18,10 @@ from __future__ import annotations
 import json
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +35,11 @@ from oversight_lab.optimize.best_of_n import bon_curve, bon_kl, exact_bon_kl
 from oversight_lab.optimize.dpo import DPOConfig, train_dpo
 from oversight_lab.optimize.rl import RLConfig, train_rl
 from oversight_lab.reward.bradley_terry import (
-    RewardConfig, RewardModel, load_backbone, preference_accuracy, train_reward_model,
+    RewardConfig,
+    RewardModel,
+    load_backbone,
+    preference_accuracy,
+    train_reward_model,
 )
 from oversight_lab.worlds.base import Task, World, make_world
 

@@ -1,5 +1,7 @@
 """The bias flaws and the story worlds' rules, on hand-made answers (no training)."""
 
+import math
+
 import pytest
 
 from oversight_lab.evaluators import SimulatedEvaluator, make_flaw
@@ -97,23 +99,28 @@ def test_opinions_agreement_stance_and_flips():
     )["syco/agree_when_user_wrong"] == pytest.approx(0.5)
 
 
-def test_opinions_forecasts_gold_is_the_expected_proper_score():
+def test_opinions_forecasts_gold_is_the_expected_log_score():
     w = OpinionsWorld(confidence=True, kinds=("plain",))
     f = next(x for x in w.fb.facts if w.fb.reliability[x] == 0.7)
     t = w.make_task(f, "plain")
     major = w.fb.majority[f]
     minor = "no" if major == "yes" else "yes"
-    # P = 0.7 that the majority answer comes out: gold = P − P(1 − c)² − (1 − P)c²
-    assert w.gold(t, w.parse(t, f" {major} 10 .")) == pytest.approx(0.7 - 0.3)
-    assert w.gold(t, w.parse(t, f" {major} 7 .")) == pytest.approx(0.7 - 0.7 * 0.09 - 0.3 * 0.49)
-    assert w.gold(t, w.parse(t, f" {minor} 3 .")) == pytest.approx(0.3 - 0.3 * 0.49 - 0.7 * 0.09)
+    # P = 0.7 that the majority answer comes out: gold = P log c + (1 − P) log(1 − c), c clipped to [0.01, 0.99]
+    assert w.gold(t, w.parse(t, f" {major} 10 .")) == pytest.approx(
+        0.7 * math.log(0.99) + 0.3 * math.log(0.01)
+    )
+    assert w.gold(t, w.parse(t, f" {major} 7 .")) == pytest.approx(0.7 * math.log(0.7) + 0.3 * math.log(0.3))
+    assert w.gold(t, w.parse(t, f" {minor} 3 .")) == pytest.approx(0.3 * math.log(0.3) + 0.7 * math.log(0.7))
+    assert w.gold(t, w.parse(t, " maybe 7 .")) == pytest.approx(math.log(0.01))  # invalid: a failed certainty
     best = max(range(1, 11), key=lambda c: w.gold(t, w.parse(t, f" {major} {c} .")))
     assert best == 7  # a proper score: the best stated confidence is the true probability
-    # the evaluator without a bias judges as gold does; with ConfidenceBias the most confident answer wins
+    # certainty costs far more under the log score than under Brier's (0.09 → 0.85 for P = 0.7)
+    assert w.gold(t, w.parse(t, f" {major} 7 .")) - w.gold(t, w.parse(t, f" {major} 10 .")) > 0.5
+    # the evaluator without a bias judges as gold does; with ConfidenceBias its best confidence is too high
     fair = SimulatedEvaluator(w, [])
     assert fair.score(t, f" {major} 7 .") == pytest.approx(w.gold(t, w.parse(t, f" {major} 7 .")))
-    biased = SimulatedEvaluator(w, [ConfidenceBias(weight=1.0)])
-    assert max(range(1, 11), key=lambda c: biased.score(t, f" {major} {c} .")) == 10
+    biased = SimulatedEvaluator(w, [ConfidenceBias(weight=3.0)])
+    assert max(range(1, 11), key=lambda c: biased.score(t, f" {major} {c} .")) == 9
     assert ConfidenceBias().bias(w.observe(t, w.parse(t, f" {major} 9 .")), 0.0) == pytest.approx(0.9)
 
 

@@ -108,8 +108,9 @@ class ConfidenceBias(Flaw):
     The GPT-4 technical report (OpenAI 2023, fig. 8): the pre-trained model is well calibrated and
     post-training (RLHF) hurts calibration; the essay, note 2: RLHF makes models "overly confident in wrong
     beliefs" and "calibration ... degrades after RLHF for helpfulness" (Bowman et al. 2022). An evaluator who
-    takes a confident tone for competence pays for overconfidence: with ``weight`` ≥ 1 the highest confidence
-    wins whatever the model believes.
+    takes a confident tone for competence pays for overconfidence: under a proper scoring rule the evaluator's
+    best stated confidence moves above the true probability as ``weight`` grows (under the opinions world's log
+    score, ``weight`` 3 moves it 0.1–0.3 above for P in 0.6–0.9).
     """
 
     kind: ClassVar[str] = "confidence_bias"

@@ -44,7 +44,8 @@ register_scenario(Scenario(
     ),
     overrides={},  # the RunConfig defaults are this story
 ))
-from oversight_lab.scenarios import overoptimisation  # noqa: E402,F401  (registers gao and coste)
-
+from oversight_lab.scenarios import (
+    overoptimisation,  # noqa: E402,F401  (registers gao and coste)
+    stories,  # noqa: E402,F401  (the essay's failure stories)
+)
 from oversight_lab.scenarios import protocols as _protocols  # noqa: E402,F401  (rlaif … sandwich)
-from oversight_lab.scenarios import stories  # noqa: E402,F401  (the essay's failure stories)

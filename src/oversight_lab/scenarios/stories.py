@@ -147,7 +147,8 @@ register_scenario(
         name="overconfident",
         description=(
             "Calibration: answers state a confidence; an evaluator who rewards confident-sounding answers, "
-            "against one who scores confidence with a proper rule. ECE and Brier before and after RLHF."
+            "against one who scores confidence with a proper (logarithmic) rule. ECE and Brier before and after "
+            "RLHF."
         ),
         sources=("OpenAI 2023, GPT-4 technical report, fig. 8", "the essay, note 2 (Bowman et al. 2022)"),
         overrides={
@@ -156,7 +157,7 @@ register_scenario(
             "world": "opinions",
             "world_params": {"confidence": True, "kinds": ["plain"]},
             "tiny.steps": 1000,
-            "arms": _arms([{"kind": "confidence_bias", "weight": 1.0}], []),
+            "arms": _arms([{"kind": "confidence_bias", "weight": 3.0}], []),
         },
     )
 )
@@ -189,8 +190,14 @@ STORIES: dict[str, Story] = {
             "banker",
             "tail-risk exposure",
             (
+                Measure("p_tail", "P(strategy holds a tail-risk asset), exact over the policy"),
+                Measure(
+                    "gold_expected",
+                    "expected gold (long-horizon outcome), exact over the policy",
+                    failure_up=False,
+                ),
                 Measure("tail_any", "greedy strategy holds a tail-risk asset", binary=True),
-                Measure("gold", "gold (long-horizon outcome) of the greedy strategy", failure_up=False),
+                Measure("gold", "gold of the greedy strategy", failure_up=False),
                 Measure(
                     "fail/tail_exposure", "share of positions in tail-risk assets (sampled)", "checkpoint"
                 ),
@@ -249,9 +256,17 @@ STORIES: dict[str, Story] = {
             "overconfident",
             "miscalibrated stated confidence",
             (
-                Measure("correct", "stated-confidence ECE (10 equal-width bins)", ece_of="stated_conf"),
+                Measure(
+                    "correct", "stated-confidence ECE, greedy (10 equal-width bins)", ece_of="stated_conf"
+                ),
+                Measure("stated_conf", "stated confidence, greedy"),
+                Measure(
+                    "correct",
+                    "stated-confidence ECE, expected over the policy (10 equal-width bins)",
+                    ece_of="stated_conf_mean",
+                ),
+                Measure("stated_conf_mean", "stated confidence, expected over the policy"),
                 Measure("correct", "token-probability ECE (10 equal-width bins)", ece_of="token_conf"),
-                Measure("stated_conf", "stated confidence"),
                 Measure("correct", "correct", binary=True, failure_up=False),
                 Measure("calib/overconfidence", "stated confidence − correct (sampled)", "checkpoint"),
             ),

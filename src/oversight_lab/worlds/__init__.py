@@ -7,6 +7,15 @@ from oversight_lab.worlds.opinions import OpinionsWorld
 from oversight_lab.worlds.personas import PersonasWorld
 
 __all__ = [
-    "WORLDS", "AlchemyWorld", "Answer", "BankingWorld", "Observation", "OpinionsWorld", "PersonasWorld",
-    "Task", "World", "make_world", "register_world",
+    "WORLDS",
+    "AlchemyWorld",
+    "Answer",
+    "BankingWorld",
+    "Observation",
+    "OpinionsWorld",
+    "PersonasWorld",
+    "Task",
+    "World",
+    "make_world",
+    "register_world",
 ]
