@@ -77,7 +77,7 @@ class RewardModelConfig(_Strict):
 class BestOfNConfig(_Strict):
     enabled: bool = True
     pool_size: int = Field(64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool")
-    n_tasks: int = Field(48, ge=1)
+    n_tasks: int = Field(32, ge=1)
     cache_pool: bool = Field(False, description="keep the sampled pool in the cache (it depends on the initial "
                                                "policy, tasks and seed only, so cells of a sweep share it)")
 
@@ -85,7 +85,7 @@ class BestOfNConfig(_Strict):
 class RLSettings(_Strict):
     enabled: bool = True
     algorithm: Literal["grpo", "rloo"] = "grpo"
-    steps: int = Field(60, ge=1)
+    steps: int = Field(40, ge=1)
     lr: float = Field(2e-4, gt=0)
     beta: float = Field(0.05, ge=0, description="KL penalty coefficient to the initial policy")
     num_generations: int = Field(8, ge=2, description="completions per prompt (the group)")
@@ -104,7 +104,7 @@ class DPOSettings(_Strict):
 
 
 class CheckpointEvalConfig(_Strict):
-    n_tasks: int = Field(48, ge=1, description="held-out eval tasks scored at every checkpoint")
+    n_tasks: int = Field(32, ge=1, description="held-out eval tasks scored at every checkpoint")
     samples_per_task: int = Field(4, ge=1)
 
 

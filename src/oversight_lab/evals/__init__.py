@@ -6,14 +6,40 @@ endpoints by the best logprob method they offer) score them; metrics, paired com
 the logs. See docs/evals.md.
 """
 
-from oversight_lab.evals.backends import Backend, load_backend, resolve_checkpoint
-from oversight_lab.evals.compare import compare_logs, write_comparison
-from oversight_lab.evals.data import DataFormatError
-from oversight_lab.evals.items import Item, Scored
-from oversight_lab.evals.logs import EvalLog, load_activations, read_eval_log
-from oversight_lab.evals.report import render_compare_report, render_eval_report
-from oversight_lab.evals.runner import evaluate_task, run_eval
-from oversight_lab.evals.tasks import TASKS, EvalTask, make_task, register_task
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# names are imported on first use, so the CLI (which registers `eval`) does not load scipy and the backends
+_EXPORTS = {
+    "Backend": "backends",
+    "load_backend": "backends",
+    "resolve_checkpoint": "backends",
+    "compare_logs": "compare",
+    "write_comparison": "compare",
+    "DataFormatError": "data",
+    "Item": "items",
+    "Scored": "items",
+    "EvalLog": "logs",
+    "load_activations": "logs",
+    "read_eval_log": "logs",
+    "render_compare_report": "report",
+    "render_eval_report": "report",
+    "evaluate_task": "runner",
+    "run_eval": "runner",
+    "TASKS": "tasks",
+    "EvalTask": "tasks",
+    "make_task": "tasks",
+    "register_task": "tasks",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"oversight_lab.evals.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'oversight_lab.evals' has no attribute {name!r}")
+
 
 __all__ = [
     "TASKS",

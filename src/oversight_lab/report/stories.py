@@ -223,16 +223,19 @@ def _ci(d: dict[str, Any], key: str = "change") -> str:
 
 
 def verdict(analysis: dict[str, Any]) -> str:
-    """One plain-language line from the primary (first) measure's numbers."""
-    name, m = analysis["name"], analysis["measures"][0]
-    f, c = m["arms"].get("flawed"), m["arms"].get("control")
-    if f is None:
-        return f"{name}: no data for {m['label']}."
+    """One plain-language line from the primary measure's numbers: the first with data (item measures need
+    ``item_eval``; a run without it is judged on its sampled measures)."""
+    name = analysis["name"]
+    measured = [m for m in analysis["measures"] if m["arms"].get("flawed") is not None]
+    if not measured:
+        return f"{name}: no data for {analysis['measures'][0]['label']}."
+    m = measured[0]
+    f, c = m["arms"]["flawed"], m["arms"].get("control")
     what = {
         "emerged": "emerged under the flawed evaluator and significantly less under the control",
         "both": "emerged under both evaluators; at this scale it is not attributable to the flaw",
         "flawed_only": "moved under the flawed evaluator, but not significantly more than under the control",
-        "none": "did not emerge at this scale",
+        "none": "did not emerge significantly at this scale (the 95% interval of its change includes zero)",
         "n/a": "could not be measured",
     }[m["status"]]
     line = (

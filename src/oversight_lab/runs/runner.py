@@ -75,6 +75,14 @@ def _prepare(cfg_data: dict, events: Any) -> dict:
     }
 
 
+def _warm_up() -> None:
+    """Import what a job needs, in a worker that would otherwise wait idle while another one prepares."""
+    _quiet()
+    import trl  # noqa: F401
+
+    import oversight_lab.loop  # noqa: F401  (torch, transformers)
+
+
 def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any) -> Any:
     _quiet()
     from oversight_lab.loop import run_arm
@@ -153,7 +161,13 @@ def execute(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[s
         try:
             t0 = time.perf_counter()
             with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                prep = pool.submit(_prepare, cfg_data, events).result()
+                prep_future = pool.submit(_prepare, cfg_data, events)
+                # the pool spawns a worker per submission while none is idle: the others start and import now,
+                # during the preparation, instead of after it
+                warm = [pool.submit(_warm_up) for _ in range(workers - 1)]
+                prep = prep_future.result()
+                for w in warm:
+                    w.result()
                 t_prep = time.perf_counter() - t0
                 futures = [pool.submit(_job, cfg_data, arm, seed, str(run_dir), events) for arm, seed in jobs]
                 results = [f.result() for f in futures]
