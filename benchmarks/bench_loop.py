@@ -7,7 +7,8 @@ Measures, as the user runs it (the console script in a subprocess):
 * baseline — warm with ``--workers 1``, measured in the same command, so the parallel speed-up is a ratio.
 
 Each is repeated (median of ``--repeats``, default 3). Peak memory is the largest sum of proportional set
-sizes (PSS) over the whole process tree, sampled every 0.1 s. Per-stage seconds come from the run's own
+sizes (PSS) over the whole process tree, sampled every 0.5 s (reading PSS walks each process's page tables:
+at 10 Hz the sampler itself took a quarter of a core and slowed the run it measured). Per-stage seconds come from the run's own
 ``summary.json``.
 
     python benchmarks/bench_loop.py [--repeats 3] [--out benchmarks/results/loop.json]
@@ -63,7 +64,7 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
             peak = max(peak, sum(_pss(p) for p in procs if p.is_running()))
         except psutil.Error:
             pass
-        time.sleep(0.1)
+        time.sleep(0.5)
     wall = time.perf_counter() - t0
     r1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and every worker it waited for
     cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)

@@ -56,7 +56,7 @@ class FeedbackConfig(_Strict):
 
 
 class RewardModelConfig(_Strict):
-    steps: int = Field(100, ge=1, description="RewardTrainer steps per member")
+    steps: int = Field(60, ge=1, description="RewardTrainer steps per member")
     batch_size: int = Field(32, ge=1)
     lr: float = Field(2e-3, gt=0)
     ensemble_size: int = Field(1, ge=1, description="members, each on a bootstrap resample (Coste et al. 2023)")
@@ -96,7 +96,7 @@ class RLSettings(_Strict):
 
 class DPOSettings(_Strict):
     enabled: bool = True
-    steps: int = Field(20, ge=1)
+    steps: int = Field(10, ge=1)
     lr: float = Field(1e-4, gt=0)
     beta: float = Field(0.1, gt=0)
     batch_size: int = Field(32, ge=1)
