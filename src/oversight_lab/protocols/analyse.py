@@ -14,6 +14,9 @@ Analyses (``config.protocol.analysis``):
 * ``advantage`` — gold of best-of-n at the training budget ``n_train`` against the deployment budget
   ``n_deploy`` per evaluator budget (arm): the train-vs-deploy gap.
 * ``sandwich`` — the sandwich gap on label accuracy and the performance gap recovered on trained gold.
+* ``absent_supervisor`` — gold and failure rates on held-out tasks with the supervisor present vs absent
+  (the ``supervised`` world's ``supervision/…`` metrics), for the initial policy, best-of-``n_bon`` and the
+  final RL policy, per arm; the absent − present gaps and the flawed arm's gap minus the control's.
 """
 
 from __future__ import annotations
@@ -214,12 +217,72 @@ def _sandwich(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     return out
 
 
+def _metric_at(
+    rows: list[dict], arm: str, seed: int, optimizer: str, key: str, n: int | None = None
+) -> float:
+    """``key`` at the last row of (arm, seed, optimizer), or at its last step ≤ ``n`` (any key)."""
+    sel = sorted(
+        (r for r in rows if r["arm"] == arm and r["seed"] == seed and r["optimizer"] == optimizer),
+        key=lambda r: r["step"],
+    )
+    if not sel:
+        return float("nan")
+    le = [r for r in sel if n is None or r["step"] <= n]
+    return float((le[-1] if le else sel[0]).get(key, float("nan")))
+
+
+def _absent_supervisor(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    """Watched vs unwatched on the same held-out tasks (Leike et al. 2017, absent supervisor).
+
+    Per policy (``initial``, ``bon`` at ``n_bon``, ``rl`` final) and arm: gold and each failure rate in
+    ``failures`` (base ``fail/`` metrics; ``fail/toxic`` gives the keys ``toxic_present``, ``toxic_absent``,
+    ``toxic_gap``) with the supervisor present and absent, and the gaps (gold: present − absent; a failure:
+    absent − present), each over seeds; then the flawed arm's gaps minus the control's, paired by seed.
+    """
+    n_bon = int(p.get("n_bon", 16))
+    failures = [str(f).removeprefix("fail/") for f in p.get("failures", ["fail/toxic"])]
+    flawed, control = p.get("flawed_arm", "flawed"), p.get("control_arm", "control")
+    keys = {
+        f"{x}_{c}": f"supervision/{x}_{c}" for x in ("gold", *failures) for c in ("present", "absent", "gap")
+    }
+    at = {"initial": ("initial", None), "bon": ("bon", n_bon), "rl": ("rl", None)}
+    per_seed: dict[str, dict[str, dict[str, list[float]]]] = {}
+    for pol, (opt, n) in at.items():
+        if not any(r["optimizer"] == opt for r in rows):
+            continue
+        per_seed[pol] = {
+            arm: {
+                name: [_metric_at(rows, arm, s, opt, key, n) for s in sorted(by_seed)]
+                for name, key in keys.items()
+            }
+            for arm, by_seed in table.items()
+        }
+    out: dict[str, Any] = {
+        "n_bon": n_bon,
+        "failures": [f"fail/{f}" for f in failures],
+        "per_seed_values": per_seed,
+        "policies": {},
+    }
+    for pol, by_arm in per_seed.items():
+        out["policies"][pol] = {
+            arm: {name: _ci(v) for name, v in vals.items()} for arm, vals in by_arm.items()
+        }
+        if flawed in by_arm and control in by_arm:
+            out["policies"][pol]["flawed_minus_control"] = {
+                name: _ci([a - b for a, b in zip(by_arm[flawed][name], by_arm[control][name], strict=False)])
+                for name in keys
+                if name.endswith("_gap")
+            }
+    return out
+
+
 ANALYSES = {
     "rlaif": _rlaif,
     "assisted": _assisted,
     "layers": _layers,
     "advantage": _advantage,
     "sandwich": _sandwich,
+    "absent_supervisor": _absent_supervisor,
 }
 
 

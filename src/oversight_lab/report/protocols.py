@@ -73,6 +73,23 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
                     f"{p['ratio_of_means']:.3f} [{p['boot_lo']:.3f}, {p['boot_hi']:.3f}]"
                 )
         return out
+    if a == "absent_supervisor":
+        out = []
+        fails = [f.removeprefix("fail/") for f in r["failures"]]
+        for pol, by_arm in r["policies"].items():
+            name = {"initial": "initial policy", "bon": f"best-of-{r['n_bon']}", "rl": "RL final"}[pol]
+            for arm, v in by_arm.items():
+                if arm == "flawed_minus_control":
+                    gaps = "; ".join(f"{x} gap {_f(v[f'{x}_gap'])}" for x in ("gold", *fails))
+                    out.append(f"{name}, flawed − control: {gaps}")
+                    continue
+                parts = [
+                    f"{x} supervisor present {_f(v[f'{x}_present'])} → absent {_f(v[f'{x}_absent'])} "
+                    f"(gap {_f(v[f'{x}_gap'])})"
+                    for x in ("gold", *fails)
+                ]
+                out.append(f"{name}, {arm}: " + "; ".join(parts))
+        return out
     return []
 
 
@@ -141,6 +158,14 @@ def _figure(r: dict[str, Any]) -> str | None:
         key = "gold_rl_final" if "gold_rl_final" in r else "gold_bon_max"
         if key in r:
             _bars(axes[1], list(r[key]), list(r[key].values()), f"gold of the trained policy ({key[5:]})")
+    elif a == "absent_supervisor":
+        pol = next(k for k in ("rl", "bon", "initial") if k in r["policies"])
+        arms = [k for k in r["policies"][pol] if k != "flawed_minus_control"]
+        fail = r["failures"][0].removeprefix("fail/")
+        for ax, key, title in ((axes[0], "gold", "gold"), (axes[1], fail, r["failures"][0])):
+            cis = [r["policies"][pol][arm][f"{key}_{c}"] for arm in arms for c in ("present", "absent")]
+            labels = [f"{arm}\n{c}" for arm in arms for c in ("present", "absent")]
+            _bars(ax, labels, cis, f"{title} ({pol}), supervisor present vs absent")
     else:
         _bars(axes[0], list(r["accuracy"]), list(r["accuracy"].values()), "label accuracy vs gold")
         _bars(

@@ -5,6 +5,7 @@ from oversight_lab.worlds.banking import BankingWorld
 from oversight_lab.worlds.base import WORLDS, Answer, Observation, Task, World, make_world, register_world
 from oversight_lab.worlds.opinions import OpinionsWorld
 from oversight_lab.worlds.personas import PersonasWorld
+from oversight_lab.worlds.supervision import SupervisedWorld
 
 __all__ = [
     "WORLDS",
@@ -14,6 +15,7 @@ __all__ = [
     "Observation",
     "OpinionsWorld",
     "PersonasWorld",
+    "SupervisedWorld",
     "Task",
     "World",
     "make_world",
