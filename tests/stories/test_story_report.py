@@ -70,7 +70,7 @@ def test_emerged_under_both_and_not_at_all(tmp_path):
     a = analyse_story(STORIES["sycophant"], write_run(tmp_path / "a", [1.0] * 20, [1.0] * 20, [0.0] * 20))
     assert a["measures"][0]["status"] == "both" and "emerged under both" in a["verdict"]
     b = analyse_story(STORIES["sycophant"], write_run(tmp_path / "b", half, half, half))
-    assert b["measures"][0]["status"] == "none" and "did not emerge at this scale" in b["verdict"]
+    assert b["measures"][0]["status"] == "none" and "did not emerge significantly at this scale" in b["verdict"]
     assert (
         verdict({"name": "x", "failure": "f", "measures": [{"label": "l", "arms": {}, "status": "n/a"}]})
         == "x: no data for l."
