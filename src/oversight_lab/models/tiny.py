@@ -49,31 +49,34 @@ def cache_dir() -> Path:
     return Path(base) / "oversight-lab"
 
 
-def _code_version(world: World) -> str:
-    """A hash of the code that decides what a pretrained checkpoint contains (world file included).
-
-    Each file is hashed as its syntax tree without docstrings, so reformatting, comments and documentation do
-    not invalidate the cache; any change to what the code does (a statement, a constant, a default) does.
-    """
+def code_hash(path: Path) -> str:
+    """A hash of a source file's syntax tree without docstrings: reformatting, comments and documentation leave
+    it unchanged; any change to what the code does (a statement, a constant, a default) changes it."""
     import ast
+
+    tree = ast.parse(Path(path).read_text())
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(body, list)
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:12]
+
+
+def _code_version(world: World) -> str:
+    """A hash of the code that decides what a pretrained checkpoint contains (world file included)."""
     import inspect
 
     import oversight_lab.models.tokenizer as tokmod
 
     h = hashlib.sha256()
     for path in (Path(__file__), Path(tokmod.__file__), Path(inspect.getfile(type(world)))):
-        tree = ast.parse(path.read_text())
-        for node in ast.walk(tree):
-            body = getattr(node, "body", None)
-            if (
-                isinstance(body, list)
-                and body
-                and isinstance(body[0], ast.Expr)
-                and isinstance(body[0].value, ast.Constant)
-                and isinstance(body[0].value.value, str)
-            ):
-                node.body = body[1:] or [ast.Pass()]
-        h.update(ast.dump(tree).encode())
+        h.update(code_hash(path).encode())
     return h.hexdigest()[:12]
 
 

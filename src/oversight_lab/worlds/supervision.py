@@ -29,8 +29,6 @@ the marker stripped; observations carry the marked task, so a flaw can tell the 
 
 from __future__ import annotations
 
-import ast
-import hashlib
 import inspect
 import random
 from dataclasses import replace
@@ -46,20 +44,11 @@ ABSENT = "supervisor absent ."
 
 
 def _source_hash(obj: Any) -> str:
-    """The syntax tree of the file defining ``obj``'s class: the pretraining cache hashes only this file, so
-    the base world's code goes into ``describe()`` (a change to it must retrain the evaluatee)."""
-    tree = ast.parse(Path(inspect.getfile(type(obj))).read_text())
-    for node in ast.walk(tree):  # docstrings left out, as in the cache's own hash
-        body = getattr(node, "body", None)
-        if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:12]
+    """The code of the file defining ``obj``'s class: the pretraining cache hashes only this file, so the base
+    world's code goes into ``describe()`` (a change to it must retrain the evaluatee)."""
+    from oversight_lab.models.tiny import code_hash
+
+    return code_hash(Path(inspect.getfile(type(obj))))
 
 
 @register_world
