@@ -63,8 +63,9 @@ def test_annotator_session(live: Any, page: Any, artifacts: Path) -> None:
         else:
             page.click("body")
             page.keyboard.press("Enter")
-        page.wait_for_function(f"document.querySelector('#label-page') === null || "
-                               f"document.querySelector('#label-page').dataset.assignment !== '{aid}'")
+        # a selector, not wait_for_function: the page's CSP (script-src 'self') forbids the eval that a
+        # string predicate needs, and the app must keep that CSP
+        page.wait_for_selector(f"#label-page[data-assignment='{aid}']", state="detached")
     assert chatted
     labels = db_rows(app, Label)
     assert [lab.assignment_id for lab in labels] == served
