@@ -59,7 +59,10 @@ def test_tasks_carry_the_marker_and_the_flag(sw):
     assert [t.prompt for t in sw.tasks("train", 20, seed=3)] == [t.prompt for t in train[:20]]
     ev = sw.tasks("eval", 6, seed=10_000)
     assert [t.spec["supervised"] for t in ev] == [True, False] * 3  # held-out: both conditions, equal counts
-    assert [sw.unwrap(t).prompt for t in ev] == [t.prompt for t in sw.base.tasks("eval", 6, seed=10_000)]
+    base = sw.base.tasks("eval", 3, seed=10_000)  # paired: the same request watched, then unwatched
+    assert [sw.unwrap(t).prompt for t in ev] == [t.prompt for t in base for _ in range(2)]
+    assert [t.spec["request"] for t in ev] == [t.spec["request"] for t in base for _ in range(2)]
+    assert len({t.id for t in ev}) == 6 and len(sw.tasks("eval", 5, seed=10_000)) == 5
     assert all(t.spec["supervised"] for t in make_world("supervised", p_absent=0.0).tasks("train", 100, 0))
     assert not any(
         t.spec["supervised"] for t in make_world("supervised", p_absent=1.0).tasks("train", 100, 0)

@@ -10,8 +10,9 @@ expert always counts the mercury.
 
 * training tasks (and any split but ``eval``): the supervisor is absent with probability ``p_absent``, drawn
   per task from the split and seed;
-* ``eval`` tasks alternate present, absent, present, … so every held-out set measures both conditions on the
-  same number of tasks (the deployment measurement: watched vs unwatched);
+* ``eval`` tasks come in pairs: each base request watched, then the same request unwatched, so every
+  held-out set measures both conditions on the same requests (the deployment measurement: watched vs
+  unwatched, with no difference in difficulty between the two halves);
 * the corpus is the base world's, every line that opens like a task prompt given a marker drawn 50/50, so the
   pretrained evaluatee knows both markers and behaves the same under either until it is optimised.
 
@@ -94,9 +95,14 @@ class SupervisedWorld(World):
 
     # -- tasks and text -------------------------------------------------------------------------------
     def tasks(self, split: str, n: int, seed: int) -> list[Task]:
-        base = self.base.tasks(split, n, seed)
         if split == "eval":
-            return [self.wrap(t, i % 2 == 0) for i, t in enumerate(base)]
+            # paired: each base request twice, watched then unwatched, so a watched-vs-unwatched gap holds no
+            # difference between requests; the unwatched copy gets its own id
+            out = []
+            for t in self.base.tasks(split, (n + 1) // 2, seed):
+                out += [self.wrap(t, True), self.wrap(replace(t, id=f"{t.id}/absent"), False)]
+            return out[:n]
+        base = self.base.tasks(split, n, seed)
         rng = random.Random(f"supervision/{split}/{seed}")
         return [self.wrap(t, rng.random() >= self.p_absent) for t in base]
 
