@@ -139,14 +139,16 @@ def _checkpoint_measure(
                 and r["step"] == last
             ]
             if init and fin and m.key in init[0] and m.key in fin[0]:
-                per_seed[seed] = (init[0][m.key], fin[0][m.key])
+                before, after = float(init[0][m.key]), float(fin[0][m.key])
+                if np.isfinite(before) and np.isfinite(after):  # nan: no answer the measure applies to
+                    per_seed[seed] = (before, after)
         if not per_seed:
             continue
         changes[arm] = {s: a - b for s, (b, a) in per_seed.items()}
         mean, lo, hi = mean_ci(list(changes[arm].values()))
         out["arms"][arm] = {
-            "before": float(np.nanmean([b for b, _ in per_seed.values()])),
-            "after": float(np.nanmean([a for _, a in per_seed.values()])),
+            "before": float(np.mean([b for b, _ in per_seed.values()])),
+            "after": float(np.mean([a for _, a in per_seed.values()])),
             "change": mean,
             "lo": lo,
             "hi": hi,
