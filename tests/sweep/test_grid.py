@@ -94,6 +94,19 @@ def test_shipped_grids_match_the_example_files():
         load_grid("no-such-grid")
 
 
+def test_coste_hidden_grid_is_coste_with_the_hidden_information_arm_only():
+    from oversight_lab.scenarios.overoptimisation import HIDDEN
+
+    hidden, coste = load_grid(ROOT / "examples" / "grids" / "coste-hidden.yaml"), load_grid("coste")
+    assert hidden.analysis == "coste" and len(hidden.jobs()) == 4 * 1 * 3
+    for h, c in zip(hidden.cells, coste.cells, strict=True):
+        assert list(h.config.arms) == ["hidden_information"]
+        arm = h.config.arms["hidden_information"]
+        assert arm == type(arm).model_validate(HIDDEN)
+        # everything but the evaluator is coste's cell: the same objectives, pools and RL
+        assert h.config.model_dump(exclude={"arms"}) == c.config.model_dump(exclude={"arms"})
+
+
 def test_cli_bad_grid_is_one_line_exit_2_and_loses_nothing(tmp_path):
     (tmp_path / "bad.yaml").write_text("set:\n  rl.steps: 4\ngrid:\n  reward.stepz: [1, 2]\n")
     old = tmp_path / "sweeps" / "bad"

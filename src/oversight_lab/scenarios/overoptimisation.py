@@ -11,8 +11,8 @@
 * ``coste`` — Coste, Anwar, Kirk & Krueger (2023), "Reward Model Ensembles Help Mitigate Overoptimization":
   a single reward model against ensembles of five with mean, worst-case (min) and uncertainty-weighted
   (mean − λ·var) objectives, under best-of-n and RL; once with 25% label noise as in the paper, and once
-  with the essay's structured flaw (incomplete criteria; ``HIDDEN``, the hidden-information evaluator, can be
-  added as a third arm) — a question the papers did not ask. Objectives are compared seed by seed (the
+  with the essay's structured flaws (incomplete criteria here; hidden information, ``HIDDEN``, in the grid
+  ``examples/grids/coste-hidden.yaml``) — a question the papers did not ask. Objectives are compared seed by seed (the
   same comparisons train every objective).
 
 Both are multi-config experiments: the scenario's overrides are one cell (``oversight-lab run gao`` runs the
@@ -94,7 +94,7 @@ register_scenario(
         sources=SOURCES,
         overrides={
             **COMMON,
-            # add "hidden_information": HIDDEN for the essay's other flaw (a third more jobs)
+            # the essay's other flaw, hidden information, is its own grid: examples/grids/coste-hidden.yaml
             "arms": {"label_noise": LABEL_NOISE, "incomplete_criteria": INCOMPLETE},
             "feedback.n_comparisons": 1000,
             "reward.cache": True,  # the mean, min and uwo cells combine one trained ensemble per (arm, seed)
