@@ -81,6 +81,9 @@ register_scenario(
             "arms": {"expert": EXPERT, "flawed": INCOMPLETE},
             "reward.backbone": "tiny:2x64",
             "feedback.n_comparisons": 1000,
+            # the fits need smooth curves: a best-of-n curve is a step function per task, and with 8 tasks the
+            # mean over tasks kept their steps (2x64 / 250 comparisons: R² 0.48 with 8 tasks, 0.90 with 32)
+            "bon.n_tasks": 32,
         },
     )
 )
