@@ -90,6 +90,25 @@ def test_local_judge_prefers_by_letter_probabilities(world, judge_dir, pairs):
     assert ev.stats["unparseable"] == 0
 
 
+@pytest.mark.slow
+def test_tiny_judge_learns_to_judge(world, pairs, tmp_path):
+    """From the pretrained evaluatee, on the expert's verdicts, at the rlaif scenario's budget, the judge
+    agrees with gold well above chance on pairs it never saw, read through the backend RLAIF uses (both
+    orders). It was at chance (0.47-0.51) while training left out the position ids inference passes."""
+    from oversight_lab.protocols.tiny_judge import TinyJudgeConfig, train_tiny_judge
+
+    _, _, log = train_tiny_judge(world, TinyJudgeConfig(steps=400), out_dir=tmp_path)
+    assert log["holdout_accuracy_vs_labeller"] >= 0.7
+    ev = JudgeEvaluator(HFJudgeBackend.from_pretrained(tmp_path), seed=0)
+    prefs = ev.compare_batch(pairs)  # seed 7: not the judge's training pairs; gold strictly prefers one
+    right = [
+        (p.prob_a > 0.5) == (world.gold(t, world.parse(t, a)) > world.gold(t, world.parse(t, b)))
+        for p, (t, a, b) in zip(prefs, pairs, strict=True)
+    ]
+    assert np.mean(right) >= 0.7
+    assert ev.stats["unparseable"] == 0
+
+
 def test_judge_over_http_agrees_with_the_local_model(judge_dir, pairs):
     local = JudgeEvaluator(HFJudgeBackend.from_pretrained(judge_dir), seed=0)
     sub = pairs[:12]

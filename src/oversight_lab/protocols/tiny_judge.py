@@ -178,9 +178,8 @@ def train_tiny_judge(
     losses = []
     for _ in range(cfg.steps):
         idx = torch.randint(n_hold, len(data), (cfg.batch_size,), generator=gen)
-        logits = model(input_ids=enc["input_ids"][idx], attention_mask=enc["attention_mask"][idx]).logits[
-            :, -1
-        ]
+        # the same position ids as at inference (left padding: positions count real tokens only)
+        logits = model(**{k: v[idx] for k, v in enc.items()}).logits[:, -1]
         loss = torch.nn.functional.cross_entropy(logits, target[idx])
         opt.zero_grad(set_to_none=True)
         loss.backward()
