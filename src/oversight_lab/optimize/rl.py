@@ -15,13 +15,13 @@ import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback, TrainerCallback
 
 from oversight_lab.reward.bradley_terry import RewardModel
 
-__all__ = ["RLConfig", "train_rl", "reward_function"]
+__all__ = ["RLConfig", "positions_from_mask", "reward_function", "train_rl"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,31 @@ def reward_function(rm: RewardModel, word_level: bool) -> Callable[..., list[flo
 
     proxy_reward.__name__ = "proxy_reward"
     return proxy_reward
+
+
+def positions_from_mask(module: Any, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """Give a full-sequence forward the position ids of its attention mask (left padding: positions count real
+    tokens only).
+
+    TRL scores completions for the loss with ``input_ids`` and ``attention_mask`` alone, on left-padded
+    prompts (TRL 1.16 ``GRPOTrainer._get_per_token_logps_and_entropies``). A model with absolute position
+    embeddings, such as GPT-2, then reads a padded row at positions shifted by its pad count, while
+    generation, which sampled the completions, derives positions from the mask: the policy gradient and the
+    KL would be taken at other positions than the samples came from (the same omission in TRL's online DPO:
+    huggingface/trl#6800). Prompts of equal length carry no padding and are unaffected. Generation passes
+    its own position ids, and a cached decoding step is left alone.
+    """
+    mask = kwargs.get("attention_mask")
+    ids = kwargs.get("input_ids", args[0] if args else None)
+    if (
+        mask is not None
+        and ids is not None
+        and kwargs.get("position_ids") is None
+        and kwargs.get("past_key_values") is None
+        and mask.shape == ids.shape
+    ):
+        kwargs = {**kwargs, "position_ids": (mask.long().cumsum(-1) - 1).clamp(min=0)}
+    return args, kwargs
 
 
 class _Checkpoints(TrainerCallback):
@@ -130,7 +155,16 @@ def train_rl(
             callbacks=callbacks,
         )
         trainer.remove_callback(PrinterCallback)  # logs go to the run directory, not stdout
-        trainer.train()
+        hooks = [
+            m.register_forward_pre_hook(positions_from_mask, with_kwargs=True)
+            for m in (trainer.model, getattr(trainer, "ref_model", None))
+            if m is not None
+        ]
+        try:
+            trainer.train()
+        finally:
+            for h in hooks:
+                h.remove()
     model = trainer.model
     model.eval()
     return model, [h for h in trainer.state.log_history if "reward" in h or "loss" in h]
