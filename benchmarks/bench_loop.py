@@ -8,8 +8,8 @@ Measures, as the user runs it (the console script in a subprocess):
 
 Each is repeated (median of ``--repeats``, default 3). Peak memory is the largest sum of proportional set
 sizes (PSS) over the whole process tree, sampled every 0.5 s (reading PSS walks each process's page tables:
-at 10 Hz the sampler itself took a quarter of a core and slowed the run it measured). Per-stage seconds come from the run's own
-``summary.json``.
+at 10 Hz the sampler itself took a quarter of a core and slowed the run it measured). Per-stage seconds come
+from the run's own ``summary.json``.
 
     python benchmarks/bench_loop.py [--repeats 3] [--out benchmarks/results/loop.json]
 """

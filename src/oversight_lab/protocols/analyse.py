@@ -43,17 +43,18 @@ def _ci(values: list[float]) -> dict[str, float]:
     return {"mean": m, "lo": lo, "hi": hi}
 
 
-def _gold_at(rows: list[dict], arm: str, seed: int, optimizer: str, n: int | None = None) -> float:
+def _metric_at(
+    rows: list[dict], arm: str, seed: int, optimizer: str, key: str, n: int | None = None
+) -> float:
+    """``key`` at the last row of (arm, seed, optimizer), or at its last step ≤ ``n`` (any key)."""
     sel = sorted(
         (r for r in rows if r["arm"] == arm and r["seed"] == seed and r["optimizer"] == optimizer),
         key=lambda r: r["step"],
     )
     if not sel:
         return float("nan")
-    if n is None:
-        return float(sel[-1]["gold/mean"])
-    le = [r for r in sel if r["step"] <= n]
-    return float((le[-1] if le else sel[0])["gold/mean"])
+    le = [r for r in sel if n is None or r["step"] <= n]
+    return float((le[-1] if le else sel[0]).get(key, float("nan")))
 
 
 def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, dict[int, dict[str, Any]]]:
@@ -78,9 +79,9 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
                 rec["assistant_error"] = ev["assistant"]["error_rate"] if ev.get("depth", 1) else float("nan")
             if "layer_error_rates" in ev:
                 rec["layer_error_rates"] = ev["layer_error_rates"]
-            rec["gold_initial"] = _gold_at(rows, arm, seed, "initial")
-            rec["gold_bon_max"] = _gold_at(rows, arm, seed, "bon")
-            rec["gold_rl_final"] = _gold_at(rows, arm, seed, "rl")
+            rec["gold_initial"] = _metric_at(rows, arm, seed, "initial", "gold/mean")
+            rec["gold_bon_max"] = _metric_at(rows, arm, seed, "bon", "gold/mean")
+            rec["gold_rl_final"] = _metric_at(rows, arm, seed, "rl", "gold/mean")
             rec["rm_acc_gold"] = summ.get("rm/acc_gold", float("nan"))
             out[arm][seed] = rec
     return out
@@ -180,8 +181,8 @@ def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     out: dict[str, Any] = {"n_train": n_train, "n_deploy": n_deploy, "arms": {}}
     for arm, by_seed in table.items():
         seeds = sorted(by_seed)
-        tr = [_gold_at(rows, arm, s, "bon", n_train) for s in seeds]
-        de = [_gold_at(rows, arm, s, "bon", n_deploy) for s in seeds]
+        tr = [_metric_at(rows, arm, s, "bon", "gold/mean", n_train) for s in seeds]
+        de = [_metric_at(rows, arm, s, "bon", "gold/mean", n_deploy) for s in seeds]
         m, lo, hi = paired_bootstrap_ci(tr, de) if len(seeds) > 1 else (float(np.mean(tr) - np.mean(de)),) * 3
         out["arms"][arm] = {
             "gold_train": _ci(tr),
@@ -215,20 +216,6 @@ def _sandwich(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
             out[key] = {k: _ci(col(k, key)) for k in (u, a, e)}
             out[f"pgr_{key.removeprefix('gold_')}"] = gap_recovered_ci(col(u, key), col(a, key), col(e, key))
     return out
-
-
-def _metric_at(
-    rows: list[dict], arm: str, seed: int, optimizer: str, key: str, n: int | None = None
-) -> float:
-    """``key`` at the last row of (arm, seed, optimizer), or at its last step ≤ ``n`` (any key)."""
-    sel = sorted(
-        (r for r in rows if r["arm"] == arm and r["seed"] == seed and r["optimizer"] == optimizer),
-        key=lambda r: r["step"],
-    )
-    if not sel:
-        return float("nan")
-    le = [r for r in sel if n is None or r["step"] <= n]
-    return float((le[-1] if le else sel[0]).get(key, float("nan")))
 
 
 def _absent_supervisor(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:

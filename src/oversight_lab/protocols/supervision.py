@@ -16,10 +16,10 @@ other worlds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import ClassVar
 
-from oversight_lab.evaluators.flaws import Flaw, register_flaw
+from oversight_lab.evaluators.flaws import Flaw, HiddenInformation, register_flaw
 from oversight_lab.worlds.base import Observation
 
 __all__ = ["AbsentSupervisor"]
@@ -43,4 +43,4 @@ class AbsentSupervisor(Flaw):
     def perceive(self, obs: Observation) -> Observation:
         if obs.task.spec.get("supervised", True):
             return obs
-        return replace(obs, items=obs.items[: self.reads])
+        return HiddenInformation(budget=self.reads).perceive(obs)  # unwatched: hidden information

@@ -12,8 +12,8 @@
   a single reward model against ensembles of five with mean, worst-case (min) and uncertainty-weighted
   (mean − λ·var) objectives, under best-of-n and RL; once with 25% label noise as in the paper, and once
   with the essay's structured flaws (incomplete criteria here; hidden information, ``HIDDEN``, in the grid
-  ``examples/grids/coste-hidden.yaml``) — a question the papers did not ask. Objectives are compared seed by seed (the
-  same comparisons train every objective).
+  ``examples/grids/coste-hidden.yaml``) — a question the papers did not ask. Objectives are compared seed by
+  seed (the same comparisons train every objective).
 
 Both are multi-config experiments: the scenario's overrides are one cell (``oversight-lab run gao`` runs the
 evaluatee-sized reward model on 1,000 comparisons), and the shipped grid of the same name is the experiment
