@@ -38,7 +38,12 @@ class TinyModelConfig(_Strict):
     steps: int = Field(1000, ge=1, description="pretraining steps (batches of 32 × 64 tokens)")
     lr: float = Field(5e-3, gt=0, description="pretraining peak learning rate (one-cycle)")
     seed: int = Field(0, description="pretraining seed: one base model is shared by every run seed, as in RLHF")
-    threads: int = Field(2, ge=1, description="torch threads while pretraining")
+    threads: int = Field(
+        1,
+        ge=1,
+        description="torch threads pretraining runs on; part of the checkpoint's identity (CPU kernels split "
+        "reductions by thread, so another count gives other weights and its own cache entry)",
+    )
 
 
 class EvaluatorSpec(_Strict):

@@ -35,6 +35,7 @@ def tiny_config(cfg: RunConfig) -> TinyConfig:
         steps=t.steps,
         lr=t.lr,
         seed=t.seed,
+        threads=t.threads,
     )
 
 
@@ -57,14 +58,7 @@ def load_hf_policy(name_or_path: str, max_new_tokens: int = 8) -> Policy:
 def load_policy(cfg: RunConfig, world: World, save_dir: Path) -> tuple[Policy, Path]:
     """The initial policy, and the local directory it is saved in (``save_dir``)."""
     if cfg.policy == "tiny":
-        import torch
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(cfg.tiny.threads)
-        try:
-            model, tok, cached, _ = load_or_pretrain(world, tiny_config(cfg))
-        finally:
-            torch.set_num_threads(threads)
+        model, tok, cached, _ = load_or_pretrain(world, tiny_config(cfg))
         if not (save_dir / "config.json").exists():
             shutil.copytree(cached, save_dir, dirs_exist_ok=True)
         return Policy(model, tok, name="tiny", word_level=True, max_new_tokens=cfg.max_new_tokens), save_dir

@@ -39,6 +39,11 @@ class TinyConfig:
     block_size: int = 64
     lr: float = 5e-3
     seed: int = 0
+    # The torch threads pretraining runs on. Part of the checkpoint's identity: CPU kernels split their
+    # reductions by thread, so the same seed pretrained on 1 and on 2 threads ends in different weights
+    # (alchemy, 1000 steps: final loss 0.9631 vs 0.9692), and a cache keyed without it would hand one run the
+    # other's model.
+    threads: int = 1
 
 
 def cache_dir() -> Path:
@@ -99,7 +104,22 @@ def pretrain(
     tok: PreTrainedTokenizerFast,
     progress: Callable[[int, int, float], None] | None = None,
 ) -> tuple[GPT2LMHeadModel, dict]:
-    """Pretrain a fresh tiny GPT-2 on ``world``'s corpus; returns the model and its training log."""
+    """Pretrain a fresh tiny GPT-2 on ``world``'s corpus, on ``cfg.threads`` torch threads whatever the caller
+    set (restored after); returns the model and its training log."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(cfg.threads)
+    try:
+        return _pretrain(world, cfg, tok, progress)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _pretrain(
+    world: World,
+    cfg: TinyConfig,
+    tok: PreTrainedTokenizerFast,
+    progress: Callable[[int, int, float], None] | None,
+) -> tuple[GPT2LMHeadModel, dict]:
     torch.manual_seed(cfg.seed)
     model = GPT2LMHeadModel(
         GPT2Config(

@@ -47,6 +47,7 @@ class TinyJudgeConfig:
     labeller_flaws: tuple[dict[str, Any], ...] = field(default_factory=tuple)
     init_range: float = 0.02  # std of a fresh model's initial weights (GPT-2's initializer_range)
     init: str = "evaluatee"  # "evaluatee": start from the pretrained evaluatee (it knows the facts); "fresh"
+    threads: int = 2  # torch threads training runs on: another count gives other weights (in the cache key)
 
 
 def _answers(world: World, request: tuple[str, ...], rng: random.Random) -> str:
@@ -230,7 +231,7 @@ def load_or_train_judge(world: World, cfg: TinyJudgeConfig, constitution: str = 
             import torch
 
             threads = torch.get_num_threads()
-            torch.set_num_threads(max(threads, 2))
+            torch.set_num_threads(cfg.threads)
             try:
                 tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
                 tmp.mkdir(parents=True, exist_ok=True)

@@ -57,9 +57,6 @@ def _prepare(cfg_data: dict, events: Any) -> dict:
     cfg = RunConfig.model_validate(cfg_data)
     if cfg.policy != "tiny":
         return {"cache_hit": None}
-    import torch
-
-    torch.set_num_threads(cfg.tiny.threads)
     world = make_world(cfg.world, **cfg.world_params)
 
     def progress(step: int, total: int, loss: float) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import multiprocessing as mp
-import os
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -28,13 +27,6 @@ def _pretrain_key(cfg: RunConfig) -> str:
     return json.dumps(
         [cfg.world, cfg.world_params, cfg.tiny.model_dump(), cfg.policy], sort_keys=True, default=str
     )
-
-
-def _with_threads(cfg: RunConfig, threads: int) -> dict:
-    """The config as data, pretraining on at most ``threads`` torch threads (not part of the cache key)."""
-    data = cfg.model_dump()
-    data["tiny"]["threads"] = min(data["tiny"]["threads"], threads)
-    return data
 
 
 def execute_stories(
@@ -59,12 +51,9 @@ def execute_stories(
         try:
             with ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=ctx) as pool:
                 t0 = time.perf_counter()
-                # worlds pretrain side by side, one per worker, each on its share of the cores (torch threads
-                # spin when cores are oversubscribed: 2 workers × 2 threads on 2 cores pretrained ~10× slower)
-                threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-                pre = {
-                    n: pool.submit(_prepare, _with_threads(cfgs[n], threads), events) for n in prep.values()
-                }
+                # worlds pretrain side by side, one per worker, each on the config's `tiny.threads` (1 by
+                # default; part of the checkpoint's identity, so it is not lowered here to fit the cores)
+                pre = {n: pool.submit(_prepare, cfgs[n].model_dump(), events) for n in prep.values()}
                 pre_info = {n: f.result() for n, f in pre.items()}
                 t_prep = time.perf_counter() - t0
                 futures = {

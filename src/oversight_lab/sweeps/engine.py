@@ -95,7 +95,7 @@ def _prepare_model(cfg_data: dict[str, Any], backbone: str | None) -> dict[str, 
     cfg = RunConfig.model_validate(cfg_data)
     # One thread: several models pretrain side by side, one per worker, and torch's threads spin badly when
     # the cores are oversubscribed (on a loaded 2-core machine 2 workers × 2 threads ran ~10× slower than
-    # 2 × 1).
+    # 2 × 1). Pretraining itself runs on the config's `tiny.threads` (1 by default), part of the model's key.
     torch.set_num_threads(1)
     world = make_world(cfg.world, **cfg.world_params)
     t0 = time.perf_counter()
@@ -443,7 +443,7 @@ def run_sweep(
 
 def _model_key(cfg: RunConfig, backbone: str | None) -> str:
     """What a pretrained model depends on; a reward backbone with the evaluatee's shape is the evaluatee."""
-    tiny = cfg.tiny.model_dump(exclude={"threads"})
+    tiny = cfg.tiny.model_dump()
     if backbone is not None:
         layers, width = (int(x) for x in backbone.removeprefix("tiny:").split("x"))
         heads = max(
