@@ -11,9 +11,24 @@ import pytest
 CLI = [sys.executable, "-m", "oversight_lab.cli"]
 
 
-def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+# The console script, reporting at exit whether its own process (not the workers) imported torch.
+WATCHED = [
+    sys.executable,
+    "-c",
+    "import atexit, runpy, sys; "
+    "atexit.register(lambda: print('main process imported torch:', 'torch' in sys.modules, file=sys.stderr)); "
+    "sys.argv[0] = 'oversight-lab'; runpy.run_module('oversight_lab.cli', run_name='__main__')",
+]
+
+
+def cli(*args: str, cwd: Path, watched: bool = False) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=1800, env=os.environ.copy()
+        [*(WATCHED if watched else CLI), *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env=os.environ.copy(),
     )
 
 
@@ -71,9 +86,12 @@ def test_tiny_run_writes_a_report_that_rerenders(tmp_path):
     args = ["run", "--seeds", "2", "--workers", "2", "--quiet", "--out", "r"]
     for s in sets:
         args += ["--set", s]
-    res = cli(*args, cwd=tmp_path)
+    res = cli(*args, cwd=tmp_path, watched=True)
     assert res.returncode == 0, res.stderr[-2000:]
     assert "scorecard" in res.stdout and "control" in res.stdout
+    # The jobs send back plain data: unpickling a result must not import torch in the main process (it took
+    # the executor's thread 6–8 s, during which no worker got its next job).
+    assert "main process imported torch: False" in res.stderr
     run = tmp_path / "r"
     summary = json.loads((run / "summary.json").read_text())
     assert summary["seeds"] == [0, 1] and set(summary["arms"]) == {"flawed", "control"}

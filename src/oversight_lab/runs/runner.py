@@ -14,9 +14,9 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from oversight_lab.config import RunConfig
 from oversight_lab.runs.rundir import arm_dir, environment, read_rows, write_json
@@ -48,8 +48,9 @@ def _quiet() -> None:
 
 
 def _prepare(cfg_data: dict, events: Any) -> dict:
-    """Pretrain (or load) the evaluatee once, so the jobs all find it in the cache."""
-    _quiet()
+    """Pretrain (or load) the evaluatee once, so the jobs all find it in the cache; import what a job needs
+    first, as the other workers do meanwhile, so that every worker starts its first job at the same time."""
+    _warm_up()
     from oversight_lab.models.loading import tiny_config
     from oversight_lab.models.tiny import load_or_pretrain
     from oversight_lab.worlds.base import make_world
@@ -73,26 +74,56 @@ def _prepare(cfg_data: dict, events: Any) -> dict:
 
 
 def _warm_up() -> None:
-    """Import what a job needs, in a worker that would otherwise wait idle while another one prepares."""
+    """Import what a job needs (torch, transformers, and TRL's trainers, which ``import trl`` defers to their
+    first use: 1.4 s), in a worker that would otherwise wait idle while another one prepares. A worker that
+    imported them inside its first job would start its later jobs behind the others and leave the pool's tail
+    to one core."""
     _quiet()
-    import trl  # noqa: F401
+    from trl import DPOTrainer, GRPOTrainer, RewardTrainer, RLOOTrainer  # noqa: F401
 
     import oversight_lab.loop  # noqa: F401  (torch, transformers)
 
 
-def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any) -> Any:
+def _import_for_report_when_a_core_idles(futures: list[Future], workers: int) -> None:
+    """Once fewer jobs are left than workers, a core waits for the last ones: import there, in a thread of
+    this process, what the summary and the report need afterwards (scipy.stats and matplotlib, ~3 s)."""
+
+    def run() -> None:
+        remaining = set(futures)
+        while len(remaining) >= workers:
+            _, remaining = wait(remaining, return_when=FIRST_COMPLETED)
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot  # noqa: F401
+        import scipy.stats  # noqa: F401
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+class JobResult(NamedTuple):
+    """What a job sends back to the main process: plain data. Returning the loop's ``ArmResult`` made the main
+    process unpickle it, and so import ``oversight_lab.loop`` with torch and transformers (6–8 s, in the
+    executor's own thread, which meanwhile handed no job to a worker that had finished one: ~5 s idle)."""
+
+    rows: list[dict[str, Any]]
+    summary: dict[str, Any]
+
+
+def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any) -> JobResult:
     _quiet()
     from oversight_lab.loop import run_arm
 
     cfg = RunConfig.model_validate(cfg_data)
     label = f"{arm} seed {seed}"
-    return run_arm(
+    res = run_arm(
         cfg,
         arm,
         seed,
         arm_dir(Path(run_dir), arm, seed),
         progress=lambda stage, done, total: events.put((label, stage, done, total)),
     )
+    return JobResult(res.rows, res.summary)
 
 
 def _progress_ui(events: Any, labels: list[str], enabled: bool) -> tuple[Callable[[], None], Any]:
@@ -167,6 +198,7 @@ def execute(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[s
                     w.result()
                 t_prep = time.perf_counter() - t0
                 futures = [pool.submit(_job, cfg_data, arm, seed, str(run_dir), events) for arm, seed in jobs]
+                _import_for_report_when_a_core_idles(futures, workers)
                 results = [f.result() for f in futures]
         finally:
             close()
