@@ -15,9 +15,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = [
     "ConfigError", "TinyModelConfig", "EvaluatorSpec", "FeedbackConfig", "RewardModelConfig", "BestOfNConfig",
-    "RLSettings", "DPOSettings", "CheckpointEvalConfig", "RunConfig", "apply_overrides", "parse_set",
-    "resolve_config",
+    "RLSettings", "DPOSettings", "CheckpointEvalConfig", "RunConfig", "SEED_BLOCKS", "apply_overrides",
+    "parse_set", "replicates", "resolve_config", "seed_block_overrides",
 ]
+
+# The first pretraining and RLHF seed of each block. Development uses seeds below 1000; the confirm and
+# replicate blocks are reserved for confirmation runs (``oversight-lab run STORY --confirm``), which development
+# never touches (resolve_config refuses a dev run that reaches into them).
+SEED_BLOCKS: dict[str, int] = {"dev": 0, "confirm": 1000, "replicate": 2000}
 
 
 class ConfigError(ValueError):
@@ -37,7 +42,8 @@ class TinyModelConfig(_Strict):
     corpus_lines: int = Field(20000, ge=100, description="pretraining corpus size, one document a line")
     steps: int = Field(1000, ge=1, description="pretraining steps (batches of 32 × 64 tokens)")
     lr: float = Field(5e-3, gt=0, description="pretraining peak learning rate (one-cycle)")
-    seed: int = Field(0, description="pretraining seed: one base model is shared by every run seed, as in RLHF")
+    seed: int = Field(0, description="first pretraining seed (RunConfig.pretrain_seeds counts them); each pretraining "
+                      "seed gives one base model, shared by the RLHF seeds under it, as in RLHF")
     threads: int = Field(
         1,
         ge=1,
@@ -117,8 +123,14 @@ class RunConfig(_Strict):
     """Everything ``oversight-lab run`` does, for one scenario."""
 
     scenario: str = Field("alchemist", description="the named scenario these settings came from")
-    seed: int = Field(0, description="first run seed")
-    seeds: int = Field(3, ge=1, description="number of seeds: seed, seed+1, …")
+    seed: int = Field(0, ge=0, description="first RLHF seed; the replicates' RLHF seeds are seed, seed+1, … "
+                      "(see replicates())")
+    seeds: int = Field(3, ge=1, description="RLHF seeds per pretraining seed")
+    pretrain_seeds: int = Field(3, ge=1, description="pretraining seeds tiny.seed, tiny.seed+1, …: one pretrained "
+                                "evaluatee each, the top level of every interval (see oversight_lab.metrics.stats)")
+    seed_block: Literal["dev", "confirm", "replicate"] = Field(
+        "dev", description="which block of seeds the run uses: dev (seeds below 1000) for development; confirm "
+        "and replicate are reserved for confirmation runs of a pre-registered scenario (--confirm)")
     world: str = Field("alchemy", description="a registered world")
     world_params: dict[str, Any] = Field(default_factory=dict, description="the world's constructor arguments")
     policy: str = Field("tiny", description='"tiny" (pretrained here) or "hf:<name or path>"')
@@ -126,11 +138,15 @@ class RunConfig(_Strict):
     max_new_tokens: int = Field(8, ge=1)
     arms: dict[str, EvaluatorSpec] = Field(
         default_factory=lambda: {
+            # an imperfect human (Bradley–Terry choice noise and 10% careless flips) who does not know which
+            # ingredients carry mercury: the alchemist's one blind spot
             "flawed": EvaluatorSpec(kind="simulated", flaws=[
-                {"kind": "incomplete_criteria", "known_fraction": 0.25}, {"kind": "noise", "temperature": 0.1}]),
-            "control": EvaluatorSpec(kind="expert", flaws=[{"kind": "noise", "temperature": 0.1}]),
+                {"kind": "incomplete_criteria", "known_fraction": 0.0},
+                {"kind": "noise", "temperature": 0.1, "flip_rate": 0.1}]),
+            # the control: the same imperfect human without that blind spot (never gold)
+            "control": EvaluatorSpec(kind="simulated", flaws=[{"kind": "noise", "temperature": 0.1, "flip_rate": 0.1}]),
         },
-        description="evaluator per arm; every arm runs on the same budget and seeds",
+        description="evaluator per arm; every arm runs on the same budget and replicates",
     )
     feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
     reward: RewardModelConfig = Field(default_factory=RewardModelConfig)
@@ -143,6 +159,45 @@ class RunConfig(_Strict):
                                                "checkpoint (items.jsonl; per-item before/after statistics)")
     protocol: dict[str, Any] = Field(default_factory=dict, description="settings of a scalable-oversight "
                                      "protocol's analysis (oversight_lab.protocols), e.g. n_train, n_deploy")
+
+
+def replicates(cfg: RunConfig) -> list[tuple[int, int]]:
+    """The run's (pretraining seed, RLHF seed) pairs. RLHF seeds are nested, not crossed: each pretraining seed
+    gets its own ``seeds`` RLHF seeds, so no two replicates share an evaluator's draw (e.g. which hazards it
+    knows) and every replicate has a distinct run directory ``arms/<arm>/seed-<s>``."""
+    return [
+        (cfg.tiny.seed + j, cfg.seed + j * cfg.seeds + k)
+        for j in range(cfg.pretrain_seeds)
+        for k in range(cfg.seeds)
+    ]
+
+
+def seed_block_overrides(block: str) -> dict[str, Any]:
+    """The config overrides that put a run on ``block``'s seeds."""
+    if block not in SEED_BLOCKS:
+        raise ConfigError(f"unknown seed block {block!r}; known: {', '.join(SEED_BLOCKS)}")
+    start = SEED_BLOCKS[block]
+    return {"seed_block": block, "seed": start, "tiny.seed": start}
+
+
+def _check_seed_block(cfg: RunConfig) -> None:
+    """A run's seeds lie inside its block: development never uses the seeds reserved for confirmation."""
+    start = SEED_BLOCKS[cfg.seed_block]
+    later = [v for v in SEED_BLOCKS.values() if v > start]
+    end = min(later) if later else None
+    reps = replicates(cfg)
+    for name, used in (("tiny.seed", [p for p, _ in reps]), ("seed", [s for _, s in reps])):
+        if min(used) < start or (end is not None and max(used) >= end):
+            raise ConfigError(
+                f"config key {name!r}: seeds {min(used)}..{max(used)} leave the {cfg.seed_block!r} block "
+                f"[{start}, {end if end is not None else '∞'}); seeds from 1000 up are reserved for confirmation "
+                "runs (--confirm)"
+            )
+    if cfg.policy != "tiny" and cfg.pretrain_seeds != 1:
+        raise ConfigError(
+            f"config key 'pretrain_seeds': {cfg.policy} has one pretrained model; set pretrain_seeds=1 "
+            "(its results are conditional on that model)"
+        )
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -186,8 +241,12 @@ def resolve_config(scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> 
     data = apply_overrides(data, scenario_overrides)
     data = apply_overrides(data, sets)
     try:
-        return RunConfig.model_validate(data)
+        cfg = RunConfig.model_validate(data)
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"config key {where!r}: {err['msg']} (got {err.get('input')!r})") from None
+    if cfg.policy != "tiny" and "pretrain_seeds" not in {**scenario_overrides, **sets}:
+        cfg.pretrain_seeds = 1  # a model loaded from elsewhere is one pretrained model: nothing to resample
+    _check_seed_block(cfg)
+    return cfg

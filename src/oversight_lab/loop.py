@@ -120,6 +120,7 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     world = make_world(cfg.world, **cfg.world_params)
+    pretrain_seed = cfg.tiny.seed if cfg.policy == "tiny" else 0  # an hf: policy is one pretrained model
     initial, init_dir = load_policy(cfg, world, out_dir / "checkpoints" / "initial")
     evaluator = build_evaluator(world, cfg.arms[arm], seed, name=arm)
     eval_tasks = world.tasks("eval", cfg.eval.n_tasks, seed=10_000)  # the same held-out tasks for every run
@@ -156,8 +157,8 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
         row = evaluate_checkpoint(policy, initial, world, eval_tasks, rm, evaluator,
                                   cfg.eval.samples_per_task, seed=step_seed)
         if cfg.item_eval:
-            row.update(_item_metrics(world, policy, items, {"arm": arm, "seed": seed, "optimizer": optimizer,
-                                                             "step": step}))
+            row.update(_item_metrics(world, policy, items, {"arm": arm, "pretrain_seed": pretrain_seed,
+                                                             "seed": seed, "optimizer": optimizer, "step": step}))
         return row
 
     base = checkpoint(initial, seed * 7919 + 1)
@@ -206,6 +207,8 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
         timings["dpo"] = time.perf_counter() - t0
 
     timings["total"] = time.perf_counter() - t_start
+    for r in rows:  # the replicate's top level: which pretrained evaluatee it started from
+        r["pretrain_seed"] = pretrain_seed
     with open(out_dir / "metrics.jsonl", "w") as f:
         for r in rows:
             f.write(json.dumps(r) + "\n")
@@ -213,7 +216,7 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
         with open(out_dir / "items.jsonl", "w") as f:
             for r in items:
                 f.write(json.dumps(r) + "\n")
-    summary = {"arm": arm, "seed": seed, "timings": timings, **rm_metrics,
+    summary = {"arm": arm, "pretrain_seed": pretrain_seed, "seed": seed, "timings": timings, **rm_metrics,
                "known_hazards": sorted(getattr(evaluator, "known_hazards", []))}
     if hasattr(evaluator, "stats"):  # model judges count their calls and unparseable replies
         summary["evaluator_stats"] = dict(evaluator.stats)

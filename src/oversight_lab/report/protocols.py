@@ -62,15 +62,14 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
         sg = r["sandwich_gap"]
         out = [
             "label accuracy: " + ", ".join(f"{k} {_f(v)}" for k, v in r["accuracy"].items()),
-            f"sandwich gap (accuracy) {_f(sg)}; ratio of means {sg['ratio_of_means']:.3f} "
-            f"[{sg['boot_lo']:.3f}, {sg['boot_hi']:.3f}]",
+            f"sandwich gap (accuracy) {_f(sg)}; ratio of means {sg['ratio_of_means']:.3f}",
         ]
         for key in ("pgr_bon_max", "pgr_rl_final"):
             if key in r:
                 p = r[key]
                 out.append(
                     f"performance gap recovered ({key[4:]}) {_f(p)}; ratio of means "
-                    f"{p['ratio_of_means']:.3f} [{p['boot_lo']:.3f}, {p['boot_hi']:.3f}]"
+                    f"{p['ratio_of_means']:.3f}"
                 )
         return out
     if a == "absent_supervisor":

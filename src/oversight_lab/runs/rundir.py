@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunDirError", "new_run_dir", "write_json", "read_rows", "environment", "arm_dir"]
+__all__ = ["RunDirError", "new_run_dir", "write_json", "read_rows", "environment", "arm_dir", "load_run"]
 
 PACKAGES = ("oversight-lab", "torch", "transformers", "trl", "datasets", "tokenizers", "numpy", "scipy")
 
@@ -81,3 +81,17 @@ def environment() -> dict[str, Any]:
         "argv": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def load_run(run_dir: Path) -> tuple[dict, list[dict], dict]:
+    """Config, metric rows and summary of a finished run (what reports read; never live objects)."""
+    missing = [n for n in ("config.json", "metrics.jsonl", "summary.json") if not (run_dir / n).exists()]
+    if not run_dir.is_dir():
+        raise RunDirError(f"run directory {str(run_dir)!r} does not exist")
+    if missing:
+        raise RunDirError(f"run directory {str(run_dir)!r} is incomplete: missing {', '.join(missing)}")
+    return (
+        json.loads((run_dir / "config.json").read_text()),
+        read_rows(run_dir / "metrics.jsonl"),
+        json.loads((run_dir / "summary.json").read_text()),
+    )
