@@ -209,8 +209,11 @@ def list_scenarios() -> None:
     table = Table(title="scenarios")
     table.add_column("name")
     table.add_column("description")
+    table.add_column("pre-registered primary measure (direction, minimum effect)")
     for sc in SCENARIOS.values():
-        table.add_row(sc.name, sc.description)
+        p = sc.prereg
+        reg = "–" if p is None else f"{p.primary} at the end of {p.optimizer} ({p.direction}, ≥ {p.min_effect})"
+        table.add_row(sc.name, sc.description, reg)
     console.print(table)
     console.print(f"worlds: {', '.join(sorted(WORLDS))}")
     console.print(f"evaluator flaws: {', '.join(sorted(FLAWS))}")

@@ -83,7 +83,7 @@ def test_tiny_run_writes_a_report_that_rerenders(tmp_path):
         "eval.n_tasks=8",
         "eval.samples_per_task=2",
     ]
-    args = ["run", "--seeds", "2", "--workers", "2", "--quiet", "--out", "r"]
+    args = ["run", "--pretrain-seeds", "1", "--seeds", "2", "--workers", "2", "--quiet", "--out", "r"]
     for s in sets:
         args += ["--set", s]
     res = cli(*args, cwd=tmp_path, watched=True)

@@ -38,3 +38,34 @@ def test_bad_overrides_name_the_key(item, message):
 def test_parse_set_needs_equals():
     with pytest.raises(ConfigError, match="expected key=value"):
         parse_set("rl.steps")
+
+
+def test_replicates_nest_rlhf_seeds_under_pretraining_seeds():
+    from oversight_lab.config import replicates
+
+    cfg = resolve_config({}, {"pretrain_seeds": 2, "seeds": 3, "seed": 5, "tiny.seed": 4})
+    assert replicates(cfg) == [(4, 5), (4, 6), (4, 7), (5, 8), (5, 9), (5, 10)]
+    default = resolve_config({}, {})
+    assert (default.pretrain_seeds, default.seeds) == (3, 3)  # the default story: 3 × 3 per arm
+
+
+def test_development_runs_cannot_use_reserved_seeds():
+    from oversight_lab.config import seed_block_overrides
+
+    with pytest.raises(ConfigError, match="reserved for confirmation"):
+        resolve_config({}, {"seed": 1000})
+    with pytest.raises(ConfigError, match="'tiny.seed'"):
+        resolve_config({}, {"tiny.seed": 999})  # 999, 1000, 1001 reach into the confirm block
+    cfg = resolve_config(seed_block_overrides("confirm"), {})
+    assert cfg.seed_block == "confirm" and (cfg.seed, cfg.tiny.seed) == (1000, 1000)
+    with pytest.raises(ConfigError, match="leave the .confirm. block"):
+        resolve_config(seed_block_overrides("confirm"), {"seeds": 400})  # 1000 + 3·400 reaches 2000
+    with pytest.raises(ConfigError, match="unknown seed block"):
+        seed_block_overrides("holdout")
+
+
+def test_an_hf_policy_is_one_pretrained_model():
+    cfg = resolve_config({}, {"policy": "hf:/some/dir"})
+    assert cfg.pretrain_seeds == 1
+    with pytest.raises(ConfigError, match="pretrain_seeds"):
+        resolve_config({}, {"policy": "hf:/some/dir", "pretrain_seeds": 3})

@@ -91,15 +91,15 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
     return out
 
 
-def _per_arm(table: dict, key: str) -> dict[str, dict[str, float]]:
+def _per_arm(table: dict, key: str, p: dict) -> dict[str, dict[str, float]]:
     return {arm: _ci(p, [r.get(key, float("nan")) for r in by_seed.values()]) for arm, by_seed in table.items()}
 
 
 def _rlaif(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "accuracy": _per_arm(table, "acc/expected"),
-        "gold_bon_max": _per_arm(table, "gold_bon_max"),
-        "gold_rl_final": _per_arm(table, "gold_rl_final"),
+        "accuracy": _per_arm(table, "acc/expected", p),
+        "gold_bon_max": _per_arm(table, "gold_bon_max", p),
+        "gold_rl_final": _per_arm(table, "gold_rl_final", p),
         "judge": {},
     }
     for arm, by_seed in table.items():
@@ -118,10 +118,10 @@ def _rlaif(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
 def _assisted(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     base = p.get("unaided_arm", "unaided")
     out: dict[str, Any] = {
-        "accuracy": _per_arm(table, "acc/expected"),
-        "assistant_error": _per_arm(table, "assistant_error"),
+        "accuracy": _per_arm(table, "acc/expected", p),
+        "assistant_error": _per_arm(table, "assistant_error", p),
         "gain_over_unaided": {},
-        "gold_bon_max": _per_arm(table, "gold_bon_max"),
+        "gold_bon_max": _per_arm(table, "gold_bon_max", p),
     }
     for arm, by_seed in table.items():
         if arm == base or base not in table:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from oversight_lab.feedback.records import Comparison
-from oversight_lab.metrics.stats import cluster_estimate, mean_ci
+from oversight_lab.metrics.stats import cluster_estimate
 from oversight_lab.worlds.base import Task, World
 
 __all__ = ["accuracy_on_pairs", "evaluator_accuracy", "gap_recovered", "gap_recovered_ci", "sandwich_gap"]

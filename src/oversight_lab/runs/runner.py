@@ -14,7 +14,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -206,7 +206,7 @@ def execute_many(
     for name, cfg in cfgs.items():
         write_json(run_dirs[name] / "config.json", cfg.model_dump())
     prep: dict[str, dict] = {}  # pretraining key → the config data that builds it
-    for name, cfg in sorted(cfgs.items(), key=lambda kv: -kv[1].tiny.steps):
+    for _, cfg in sorted(cfgs.items(), key=lambda kv: -kv[1].tiny.steps):
         for p in sorted({p for _, p, _ in jobs_of(cfg)}):
             data = _with_pretrain_seed(cfg.model_dump(), p)
             prep.setdefault(_pretrain_key(data), data)
@@ -220,31 +220,43 @@ def execute_many(
             t0 = time.perf_counter()
             with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
                 # the pool spawns a worker per submission while none is idle: every worker starts and imports
-                # now, pretraining one evaluatee each, instead of waiting for the first to finish
-                pre = [pool.submit(_prepare, data, events, f"pretrain {k[:40]}") for k, data in prep.items()]
+                # now, pretraining one evaluatee each; the jobs of a pretrained evaluatee are queued as soon as
+                # it is ready, so they run while the next one pretrains
+                pre = {pool.submit(_prepare, data, events, f"pretrain {k[:40]}"): k for k, data in prep.items()}
                 warm = [pool.submit(_warm_up) for _ in range(max(0, n_workers - len(pre)))]
-                prep_info = [f.result() for f in pre]
+                key_of_job = {
+                    (n, a, p, s): _pretrain_key(_with_pretrain_seed(cfgs[n].model_dump(), p)) for n, a, p, s in jobs
+                }
+                futures: dict[tuple, Future] = {}
+                prep_info = []
+                for done in as_completed(pre):
+                    prep_info.append(done.result())
+                    for job, key in key_of_job.items():
+                        if key == pre[done]:
+                            n, a, p, s = job
+                            futures[job] = pool.submit(
+                                _job, _with_pretrain_seed(cfgs[n].model_dump(), p), a, s, str(run_dirs[n]),
+                                events, f"{n} {a} {p}/{s}")
                 for w in warm:
                     w.result()
                 t_prep = time.perf_counter() - t0
-                futures = {
-                    (n, a, p, s): pool.submit(
-                        _job, _with_pretrain_seed(cfgs[n].model_dump(), p), a, s, str(run_dirs[n]), events,
-                        f"{n} {a} {p}/{s}")
-                    for n, a, p, s in jobs
-                }
                 _import_for_report_when_a_core_idles(list(futures.values()), n_workers)
-                results = {k: f.result() for k, f in futures.items()}
+                results = {job: futures[job].result() for job in key_of_job}  # in job order, not finishing order
         finally:
             close()
     summaries = {}
     for name, cfg in cfgs.items():
         mine = [res for (n, *_), res in results.items() if n == name]
+        stages: dict[str, float] = {}
+        for res in mine:
+            for stage, sec in res.summary["timings"].items():
+                stages[stage] = stages.get(stage, 0.0) + sec
         timings = {
             "wall": time.perf_counter() - t_start,
             "prepare": t_prep,
             "workers": n_workers,
-            "job_seconds": sum(res.summary["timings"]["total"] for res in mine),
+            "job_seconds": stages.get("total", 0.0),
+            "job_seconds_by_stage": stages,
             "pretrain": prep_info,
         }
         summaries[name] = finish_run_dir(run_dirs[name], cfg, [r for res in mine for r in res.rows], env, timings)

@@ -25,6 +25,8 @@ best-of-n over the pool (``kl/bon_exact_pool``), which the analysis reports besi
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import math
 import re
 from typing import Any
@@ -34,7 +36,7 @@ from scipy import stats
 
 from oversight_lab.metrics.overopt import fit_seeds, paired_difference
 from oversight_lab.metrics.stats import mean_ci
-from oversight_lab.scenarios import Scenario, register_scenario
+from oversight_lab.scenarios import SCENARIOS, Preregistration, Scenario, register_scenario
 from oversight_lab.sweeps.analysis import Analysis, SweepData, register_analysis
 from oversight_lab.sweeps.grid import register_grid
 
@@ -104,6 +106,14 @@ register_scenario(
         },
     )
 )
+
+# Pre-registrations, declared 2026-12-01 before any confirmation run (docs/overoptimisation.md is exploratory).
+SCENARIOS["gao"] = replace(SCENARIOS["gao"], prereg=Preregistration(
+    primary="bon_gold_peak − bon_gold_max_n: the fall of best-of-n gold from its peak", optimizer="bon",
+    direction="up", min_effect=0.05, contrast="per replicate, against 0, in each (reward-model size, data) cell"))
+SCENARIOS["coste"] = replace(SCENARIOS["coste"], prereg=Preregistration(
+    primary="gold drop from the peak under best-of-n and RL", optimizer="rl", direction="down", min_effect=0.05,
+    contrast="each ensemble objective − the single reward model (paired within replicates)"))
 
 GAO_GRID: dict[str, Any] = {
     "name": "gao",

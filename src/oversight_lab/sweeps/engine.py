@@ -272,7 +272,9 @@ def _finish_cell(out: Path, grid: Grid, cell: Cell) -> dict[str, Any]:
     tmp = cell_dir / ".metrics.jsonl.tmp"
     tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     tmp.replace(cell_dir / "metrics.jsonl")
-    summary = summarise(rows, arms, grid.seeds)
+    # a sweep's replicates: its seeds under the cell's pretraining seed (tiny.seed); the summary's intervals
+    # are then over RLHF seeds, conditional on that pretrained model, and say so
+    summary = summarise(rows, arms, sorted({(r.get("pretrain_seed", 0), r["seed"]) for r in rows}))
     summary.update(
         scenario=cell.config.scenario,
         cell={"id": cell.id, "label": cell.label, "overrides": cell.overrides, "sweep": grid.name},
