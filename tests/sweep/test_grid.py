@@ -126,3 +126,16 @@ def test_cli_bad_grid_is_one_line_exit_2_and_loses_nothing(tmp_path):
     assert (old / "sweep.json").read_text() == '{"finished": true}' and sorted(os.listdir(old)) == [
         "sweep.json"
     ]
+
+
+def test_pretraining_seeds_nest_the_rlhf_seeds(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("seed: 4\nseeds: 2\npretrain_seeds: 3\ngrid:\n  rl.steps: [5, 6]\n")
+    g = load_grid(str(path))
+    assert g.seeds == [4, 5, 6, 7, 8, 9]
+    cell = g.cells[0]
+    assert [g.job_config(cell, s)["tiny"]["seed"] for s in g.seeds] == [0, 0, 1, 1, 2, 2]
+    assert g.describe()["pretrain_seeds"] == 3
+    path.write_text("pretrain_seeds: 0\n")
+    with pytest.raises(GridError, match="key 'pretrain_seeds': must be at least 1"):
+        load_grid(str(path))

@@ -383,7 +383,7 @@ def run_sweep(
             )
 
         prep = _preparation(grid, [c for c in grid.cells if c.id in pending_cells])
-        job_args = [((c, a, s), (c.config.model_dump(), a, s, str(out), c.id, token)) for c, a, s in todo]
+        job_args = [((c, a, s), (grid.job_config(c, s), a, s, str(out), c.id, token)) for c, a, s in todo]
         t_jobs = time.perf_counter()
         try:
             if todo:
@@ -459,8 +459,8 @@ def _preparation(grid: Grid, cells: list[Cell]) -> list[tuple[dict[str, Any], st
     """One pretraining task per distinct model (evaluatee, reward backbone) the unfinished cells need."""
     seen: set[str] = set()
     tasks = []
-    for cell in cells:
-        cfg = cell.config
+    for cell, seed in ((c, s) for c in cells for s in grid.seeds):
+        cfg = RunConfig.model_validate(grid.job_config(cell, seed))
         if cfg.policy != "tiny":
             continue
         for backbone in (None, None if cfg.reward.backbone == "policy" else cfg.reward.backbone):

@@ -5,8 +5,9 @@ A grid file (or a registered grid, for the scenarios that need several configs, 
     name: rm-size                  # optional; default: the file's stem
     description: reward-model size against data size
     scenario: alchemist            # the base scenario whose overrides every cell starts from
-    seed: 0                        # seeds seed, seed+1, … seed+seeds-1 for every cell
-    seeds: 3
+    seed: 0                        # seeds seed, seed+1, … for every cell
+    seeds: 3                       # RLHF seeds per pretraining seed
+    pretrain_seeds: 1              # pretraining seeds tiny.seed, tiny.seed+1, … (RLHF seeds nested under them)
     analysis: gao                  # optional: an analysis the report adds (default: the scenario's own)
     set:                           # overrides for every cell, as with --set
       rl.steps: 40
@@ -46,9 +47,9 @@ __all__ = [
     "register_grid",
 ]
 
-TOP_KEYS = {"name", "description", "scenario", "seed", "seeds", "analysis", "set", "grid", "cells"}
+TOP_KEYS = {"name", "description", "scenario", "seed", "seeds", "pretrain_seeds", "analysis", "set", "grid", "cells"}
 GRIDS: dict[str, dict[str, Any]] = {}  # grids shipped with the package, by name (``oversight-lab sweep gao``)
-HASH_EXCLUDE = {"seed", "seeds", "workers"}  # not part of what one (cell, arm, seed) job computes
+HASH_EXCLUDE = {"seed", "seeds", "pretrain_seeds", "workers"}  # not part of what one (cell, arm, seed) job computes
 
 
 class GridError(ValueError):
@@ -72,12 +73,19 @@ class Grid:
     source: str
     text: str
     scenario: str
-    seeds: list[int]
+    seeds: list[int]  # every RLHF seed; seed k belongs to pretraining seed tiny.seed + pretrain_offset[k]
     common: dict[str, Any]
     cells: list[Cell]
     description: str = ""
     analysis: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    pretrain_offset: dict[int, int] = field(default_factory=dict)
+
+    def job_config(self, cell: Cell, seed: int) -> dict[str, Any]:
+        """The config one (cell, arm, seed) job runs: the cell's, on the pretraining seed that seed is nested in."""
+        data = cell.config.model_dump()
+        data["tiny"] = {**data["tiny"], "seed": cell.config.tiny.seed + self.pretrain_offset.get(seed, 0)}
+        return data
 
     def jobs(self) -> list[tuple[Cell, str, int]]:
         """Every (cell, arm, seed), seed-major so an interrupted sweep has whole seeds of many cells."""
@@ -90,6 +98,7 @@ class Grid:
             "description": self.description,
             "scenario": self.scenario,
             "seeds": self.seeds,
+            "pretrain_seeds": len(set(self.pretrain_offset.values())) or 1,
             "analysis": self.analysis,
             "common": self.common,
             "cells": [
@@ -219,6 +228,9 @@ def parse_grid(
         raise err(
             _line(top["seeds"][1]) if seeds is None else -1, f"key 'seeds': must be at least 1, got {n_seeds}"
         )
+    n_pretrain = scalar("pretrain_seeds", int, 1)
+    if n_pretrain < 1:
+        raise err(_line(top["pretrain_seeds"][1]), f"key 'pretrain_seeds': must be at least 1, got {n_pretrain}")
     analysis = scalar("analysis", str, _scenario_analysis(scenario_name))
     from oversight_lab.sweeps.analysis import ANALYSES
 
@@ -262,7 +274,7 @@ def parse_grid(
     seen: dict[str, int] = {}
     for overrides, cell_line in points:
         sets = {key: value for key, value, _ in common} | {key: value for key, value, _ in overrides}
-        sets.update(seed=first, seeds=n_seeds)
+        sets.update(seed=first, seeds=n_seeds, pretrain_seeds=n_pretrain)
         try:
             cfg = resolve_config({**scenario.overrides, "scenario": scenario.name}, sets)
             check_run_config(cfg)
@@ -279,11 +291,12 @@ def parse_grid(
         source=source,
         text=text,
         scenario=scenario.name,
-        seeds=list(range(first, first + n_seeds)),
+        seeds=list(range(first, first + n_seeds * n_pretrain)),  # nested as config.replicates nests them
         common={k: v for k, v, _ in common},
         cells=cells,
         description=scalar("description", str, ""),
         analysis=analysis,
+        pretrain_offset={first + k: k // n_seeds for k in range(n_seeds * n_pretrain)},
     )
 
 
