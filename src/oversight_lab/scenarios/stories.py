@@ -1,11 +1,11 @@
 """The essay's failure modes as named stories: each runs a flawed evaluator and its control on one budget.
 
 A story is a registered :class:`~oversight_lab.scenarios.Scenario` (``oversight-lab run sycophant``) plus what
-its report measures: the failure's metrics, each read before and after RLHF on the same fixed items (from
-``items.jsonl``: McNemar and paired bootstrap) or on the sampled answers of every checkpoint (from
-``metrics.jsonl``: change per seed, Student-t over seeds). The control is the same evaluator without the flaw
-(for the alchemist, the lead's expert control). ``oversight-lab run --all-stories`` runs them all in one pool
-of workers and writes the combined report (:mod:`oversight_lab.report.stories`).
+its analysis measures (:mod:`oversight_lab.analyses.stories`): the failure's metrics, each read before and after
+RLHF per replicate, on the fixed items (``items.jsonl``, averaged within the replicate) or on the sampled
+answers of a checkpoint (``metrics.jsonl``), with intervals over pretraining seeds. The first measure is the
+story's pre-registered primary measure. The control is the same evaluator without the flaw.
+``oversight-lab run --all-stories`` runs them all in one pool of workers and writes the combined report.
 """
 
 from __future__ import annotations
