@@ -63,10 +63,9 @@ def run(
         "SCENARIO is ignored"),
 ) -> None:
     """Run a scenario: comparisons → reward model → best-of-n, RL, DPO; gold vs proxy at every checkpoint."""
-    from oversight_lab.config import ConfigError, parse_set, resolve_config
+    from oversight_lab.config import ConfigError, check_inputs, parse_set, resolve_config
     from oversight_lab.runs.rundir import RunDirError, new_run_dir
     from oversight_lab.scenarios import get_scenario
-    from oversight_lab.worlds import WORLDS
 
     if all_stories:
         _run_all_stories(set_, seed, seeds, out, workers, quiet)
@@ -78,11 +77,7 @@ def run(
             if value is not None:
                 sets[key] = value
         cfg = resolve_config({**sc.overrides, "scenario": sc.name}, sets)
-        if cfg.world not in WORLDS:
-            raise ConfigError(f"config key 'world': unknown world {cfg.world!r}; known: {', '.join(sorted(WORLDS))}")
-        if not (cfg.policy == "tiny" or cfg.policy.startswith("hf:")):
-            raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {cfg.policy!r}")
-        _check_arms(cfg)
+        check_inputs(cfg, out)
         run_dir = new_run_dir(out, sc.name)
     except (KeyError, ConfigError, RunDirError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
@@ -111,7 +106,7 @@ def _run_all_stories(set_: list[str], seed: int | None, seeds: int | None, out: 
     """``run --all-stories``: every story on one budget, one pool of workers, one combined report."""
     import json
 
-    from oversight_lab.config import ConfigError, parse_set, resolve_config
+    from oversight_lab.config import ConfigError, check_inputs, parse_set, resolve_config
     from oversight_lab.runs.rundir import RunDirError, new_run_dir
     from oversight_lab.scenarios.stories import STORIES, story_overrides
 
@@ -122,7 +117,7 @@ def _run_all_stories(set_: list[str], seed: int | None, seeds: int | None, out: 
                 sets[key] = value
         cfgs = {name: resolve_config(story_overrides(name), sets) for name in STORIES}
         for cfg in cfgs.values():
-            _check_arms(cfg)
+            check_inputs(cfg, out)
         out_dir = new_run_dir(out, "stories")
     except (KeyError, ConfigError, RunDirError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
@@ -135,21 +130,6 @@ def _run_all_stories(set_: list[str], seed: int | None, seeds: int | None, out: 
     for a in analyses.values():
         console.print(f"• {a['verdict']}", highlight=False, markup=False)
     console.print(f"wall time {timings['wall']:.1f} s; report: {out_dir / 'stories.html'}")
-
-
-def _check_arms(cfg) -> None:  # noqa: ANN001
-    """Validate every arm's flaws before anything runs, so a typo fails in a second, not after pretraining."""
-    from oversight_lab.config import ConfigError
-    from oversight_lab.evaluators import make_flaw
-
-    if not cfg.arms:
-        raise ConfigError("config key 'arms': at least one arm is needed")
-    for name, spec in cfg.arms.items():
-        for i, flaw in enumerate(spec.flaws):
-            try:
-                make_flaw(flaw)
-            except (ValueError, TypeError) as e:
-                raise ConfigError(f"config key 'arms.{name}.flaws.{i}': {e}") from None
 
 
 @app.command("list")
@@ -210,12 +190,13 @@ def sweep(
     quiet: bool = typer.Option(False, help="no line per finished job"),
 ) -> None:
     """Run a grid of --set overrides × seeds; finished jobs are skipped on rerun. Report: OUT/report.html."""
-    from oversight_lab.config import ConfigError, parse_set
+    from oversight_lab.config import ConfigError, check_out, parse_set
     from oversight_lab.sweeps import GridError, SweepError, SweepLockedError, load_grid, run_sweep
 
     try:
+        check_out(out, resume=True)
         sets = dict(parse_set(s) for s in set_)
-        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds)
+        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds)  # checks every cell's inputs (check_inputs)
     except (GridError, ConfigError) as e:
         fail(str(e))
         return
