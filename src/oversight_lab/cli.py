@@ -98,10 +98,9 @@ def run(
 
 def _prepare_run(scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None):  # noqa: ANN202
     """Resolve and check everything a run needs, and write its pre-registration record; nothing runs yet."""
-    from oversight_lab.config import ConfigError, resolve_config, seed_block_overrides
+    from oversight_lab.config import ConfigError, check_inputs, resolve_config, seed_block_overrides
     from oversight_lab.runs.rundir import new_run_dir
     from oversight_lab.scenarios import get_scenario
-    from oversight_lab.worlds import WORLDS
 
     sc = get_scenario(scenario)
     base = {**sc.overrides, "scenario": sc.name}
@@ -115,11 +114,7 @@ def _prepare_run(scenario: str, sets: dict, block: str | None, workers: int | No
     if workers is not None:
         sets = {**sets, "workers": workers}
     cfg = resolve_config(base, sets)
-    if cfg.world not in WORLDS:
-        raise ConfigError(f"config key 'world': unknown world {cfg.world!r}; known: {', '.join(sorted(WORLDS))}")
-    if not (cfg.policy == "tiny" or cfg.policy.startswith("hf:")):
-        raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {cfg.policy!r}")
-    _check_arms(cfg)
+    check_inputs(cfg, out)
     run_dir = new_run_dir(out, sc.name)
     _write_prereg(run_dir, sc, cfg.seed_block, changed)
     return cfg, run_dir, sc
@@ -154,7 +149,7 @@ def _finish(run_dir: Path) -> Path:
 
 def _run_all_stories(sets: dict, block: str | None, out: Path | None, workers: int | None, quiet: bool) -> None:
     """``run --all-stories``: every story on one budget, one pool of workers, one combined report."""
-    from oversight_lab.config import resolve_config, seed_block_overrides
+    from oversight_lab.config import check_inputs, resolve_config, seed_block_overrides
     from oversight_lab.runs.rundir import new_run_dir
     from oversight_lab.scenarios import get_scenario
     from oversight_lab.scenarios.stories import STORIES, story_overrides
@@ -162,7 +157,7 @@ def _run_all_stories(sets: dict, block: str | None, out: Path | None, workers: i
     base = seed_block_overrides(block) if block else {}
     cfgs = {name: resolve_config({**story_overrides(name), **base}, sets) for name in STORIES}
     for cfg in cfgs.values():
-        _check_arms(cfg)
+        check_inputs(cfg, out)
     out_dir = new_run_dir(out, "stories")
     for name, cfg in cfgs.items():
         (out_dir / name).mkdir(parents=True, exist_ok=True)
@@ -182,21 +177,6 @@ def _run_all_stories(sets: dict, block: str | None, out: Path | None, workers: i
     for a in analyses.values():
         console.print(f"• {a['verdict']}", highlight=False, markup=False)
     console.print(f"wall time {timings['wall']:.1f} s; report: {out_dir / 'stories.html'}")
-
-
-def _check_arms(cfg) -> None:  # noqa: ANN001
-    """Validate every arm's flaws before anything runs, so a typo fails in a second, not after pretraining."""
-    from oversight_lab.config import ConfigError
-    from oversight_lab.evaluators import make_flaw
-
-    if not cfg.arms:
-        raise ConfigError("config key 'arms': at least one arm is needed")
-    for name, spec in cfg.arms.items():
-        for i, flaw in enumerate(spec.flaws):
-            try:
-                make_flaw(flaw)
-            except (ValueError, TypeError) as e:
-                raise ConfigError(f"config key 'arms.{name}.flaws.{i}': {e}") from None
 
 
 @app.command("list")
@@ -262,12 +242,13 @@ def sweep(
     quiet: bool = typer.Option(False, help="no line per finished job"),
 ) -> None:
     """Run a grid of --set overrides × seeds; finished jobs are skipped on rerun. Report: OUT/report.html."""
-    from oversight_lab.config import ConfigError, parse_set
+    from oversight_lab.config import ConfigError, check_out, parse_set
     from oversight_lab.sweeps import GridError, SweepError, SweepLockedError, load_grid, run_sweep
 
     try:
+        check_out(out, resume=True)
         sets = dict(parse_set(s) for s in set_)
-        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds)
+        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds)  # checks every cell's inputs (check_inputs)
     except (GridError, ConfigError) as e:
         fail(str(e))
         return

@@ -2,12 +2,17 @@
 
 Every field is documented here; scenarios are small override dicts on top of the defaults; the resolved config
 is written into every run directory. A bad key or value raises ``ConfigError`` with the dotted key, and the CLI
-turns it into a one-line error and exit code 2 before anything is written.
+turns it into a one-line error and exit code 2 before anything is written. :func:`check_inputs` is the one
+place where a run's inputs are checked beyond their types (a known world, a loadable policy, buildable
+evaluators, a usable run directory); the CLI calls it before any job starts, and so does the grid loader for
+every cell.
 """
 
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 from typing import Any, Literal
 
 import yaml
@@ -16,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 __all__ = [
     "ConfigError", "TinyModelConfig", "EvaluatorSpec", "FeedbackConfig", "RewardModelConfig", "BestOfNConfig",
     "RLSettings", "DPOSettings", "CheckpointEvalConfig", "RunConfig", "SEED_BLOCKS", "apply_overrides",
-    "parse_set", "replicates", "resolve_config", "seed_block_overrides",
+    "check_inputs", "check_out", "check_policy", "parse_set", "replicates", "resolve_config", "seed_block_overrides",
 ]
 
 # The first pretraining and RLHF seed of each block. Development uses seeds below 1000; the confirm and
@@ -250,3 +255,67 @@ def resolve_config(scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> 
         cfg.pretrain_seeds = 1  # a model loaded from elsewhere is one pretrained model: nothing to resample
     _check_seed_block(cfg)
     return cfg
+
+
+def check_out(out: str | Path | None, resume: bool = False) -> None:
+    """``--out``: a directory, or a path that does not exist yet; not empty only when ``resume`` (sweeps)."""
+    if out is None:
+        return
+    path = Path(out)
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"--out {str(path)!r} is a file, not a directory; choose another --out")
+    if path.is_dir() and not resume and any(path.iterdir()):
+        raise ConfigError(
+            f"run directory {str(path)!r} already exists and is not empty; choose another --out"
+        )
+
+
+def check_policy(policy: str) -> None:
+    """``"tiny"``, or ``"hf:<directory or hub id>"`` naming a model directory that exists (a path) or a valid
+    hub id (which, with ``HF_HUB_OFFLINE`` set, must be in the local Hugging Face cache)."""
+    if policy == "tiny":
+        return
+    if not policy.startswith("hf:") or not policy[3:].strip():
+        raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {policy!r}")
+    name = policy[3:]
+    path = Path(name).expanduser()
+    if name.startswith(("/", ".", "~")) or path.exists():  # a local directory
+        if not path.is_dir():
+            raise ConfigError(f"config key 'policy': {policy!r}: no such directory")
+        if not (path / "config.json").exists():
+            raise ConfigError(f"config key 'policy': {policy!r}: not a model directory (no config.json)")
+        return
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(name)
+    except HFValidationError as e:
+        raise ConfigError(
+            f"config key 'policy': {policy!r} is neither a directory nor a hub id ({e})"
+        ) from None
+    offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+    if offline and not isinstance(try_to_load_from_cache(name, "config.json"), str):
+        raise ConfigError(f"config key 'policy': {policy!r} is not in the local Hugging Face cache and "
+                          "HF_HUB_OFFLINE is set")
+
+
+def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = False) -> None:
+    """Every check a run's inputs need beyond their types, before anything runs or is written: the run
+    directory (``check_out``), the world, the policy (``check_policy``) and every arm's evaluator."""
+    from oversight_lab.evaluators import make_flaw
+    from oversight_lab.worlds import WORLDS
+
+    check_out(out, resume)
+    if cfg.world not in WORLDS:
+        known = ", ".join(sorted(WORLDS))
+        raise ConfigError(f"config key 'world': unknown world {cfg.world!r}; known: {known}")
+    check_policy(cfg.policy)
+    if not cfg.arms:
+        raise ConfigError("config key 'arms': at least one arm is needed")
+    for name, spec in cfg.arms.items():
+        for i, flaw in enumerate(spec.flaws):
+            try:
+                make_flaw(flaw)
+            except (ValueError, TypeError) as e:
+                raise ConfigError(f"config key 'arms.{name}.flaws.{i}': {e}") from None

@@ -36,6 +36,8 @@ def arm_dir(run_dir: Path, arm: str, seed: int) -> Path:
 def new_run_dir(out: str | Path | None, scenario: str) -> Path:
     """A fresh run directory; refuses one that already holds results, so nothing is overwritten."""
     path = Path(out) if out else Path("runs") / f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"--out {str(path)!r} is a file, not a directory; choose another --out")
     if path.exists() and any(path.iterdir()):
         raise RunDirError(
             f"run directory {str(path)!r} already exists and is not empty; choose another --out"

@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from oversight_lab.config import RunConfig, replicates
 from oversight_lab.runs.rundir import arm_dir, environment, write_json
 from oversight_lab.runs.summary import summarise
+from oversight_lab.runs.workers import exit_with_parent
 
 __all__ = ["execute", "execute_many", "finish_run_dir", "jobs_of"]
 
@@ -212,13 +214,15 @@ def execute_many(
             prep.setdefault(_pretrain_key(data), data)
     n_workers = max(1, min(workers, len(jobs)))
     ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
+    manager = SyncManager(ctx=ctx)
+    manager.start(exit_with_parent)  # the event queue's server process, too, ends with this one
+    with manager:
         events = manager.Queue()
         labels = [f"pretrain {k[:40]}" for k in prep] + [f"{n} {a} {p}/{s}" for n, a, p, s in jobs]
         close, _ = _progress_ui(events, labels, show_progress)
         try:
             t0 = time.perf_counter()
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=exit_with_parent) as pool:
                 # the pool spawns a worker per submission while none is idle: every worker starts and imports
                 # now, pretraining one evaluatee each; the jobs of a pretrained evaluatee are queued as soon as
                 # it is ready, so they run while the next one pretrains

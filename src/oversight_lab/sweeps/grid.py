@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from oversight_lab.config import ConfigError, RunConfig, resolve_config
+from oversight_lab.config import ConfigError, RunConfig, check_inputs, resolve_config
 
 __all__ = [
     "GRIDS",
@@ -277,7 +277,7 @@ def parse_grid(
         sets.update(seed=first, seeds=n_seeds, pretrain_seeds=n_pretrain)
         try:
             cfg = resolve_config({**scenario.overrides, "scenario": scenario.name}, sets)
-            check_run_config(cfg)
+            check_inputs(cfg)
         except ConfigError as e:
             raise err(_where(str(e), overrides + common, cell_line), str(e)) from None
         cid = _cell_id(scenario.name, scenario.overrides, sets)

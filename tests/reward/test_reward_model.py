@@ -52,6 +52,7 @@ def synthetic(utilities, n, seed):
     return out
 
 
+@pytest.mark.slow  # trains a reward model (~30 s)
 def test_bradley_terry_fit_recovers_known_utilities(backbone):
     path, tok = backbone
     utilities = np.linspace(-2, 2, 8)
@@ -74,6 +75,7 @@ def test_bradley_terry_fit_recovers_known_utilities(backbone):
     assert acc > 0.7
 
 
+@pytest.mark.slow  # trains three members
 def test_ensemble_aggregates(backbone):
     path, tok = backbone
     utilities = np.linspace(-2, 2, 8)
