@@ -15,12 +15,14 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from oversight_lab.config import RunConfig
 from oversight_lab.runs.rundir import arm_dir, environment, read_rows, write_json
 from oversight_lab.runs.summary import summarise
+from oversight_lab.runs.workers import exit_with_parent
 
 __all__ = ["execute", "jobs_of"]
 
@@ -182,13 +184,15 @@ def execute(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[s
     cfg_data = cfg.model_dump()
     workers = max(1, min(cfg.workers, len(jobs)))
     ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
+    manager = SyncManager(ctx=ctx)
+    manager.start(exit_with_parent)  # the event queue's server process, too, ends with this one
+    with manager:
         events = manager.Queue()
         labels = ["pretrain"] + [f"{a} seed {s}" for a, s in jobs]
         close, _ = _progress_ui(events, labels, show_progress)
         try:
             t0 = time.perf_counter()
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exit_with_parent) as pool:
                 prep_future = pool.submit(_prepare, cfg_data, events)
                 # the pool spawns a worker per submission while none is idle: the others start and import now,
                 # during the preparation, instead of after it

@@ -169,8 +169,11 @@ def _local(
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from oversight_lab.runs.workers import exit_with_parent
+
     ctx = mp.get_context("spawn")  # no fork after torch is imported; the same in every worker
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    # workers end with the driver: a killed sweep leaves no worker finishing queued jobs, then idling
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exit_with_parent) as pool:
         try:
             for fut in [pool.submit(_prepare_model, *args) for args in prep]:
                 fut.result()
