@@ -61,10 +61,10 @@ class EvaluatorSpec(_Strict):
     """An evaluator: ``simulated`` (the world's rule through ``flaws``), ``expert`` (gold, plus any noise), or a
     scalable-oversight protocol: ``judge`` (a model judge), ``assisted``, ``chain`` (``params`` configure them)."""
 
-    kind: Literal["simulated", "expert", "judge", "assisted", "chain"] = "simulated"
+    kind: Literal["simulated", "expert", "judge", "assisted", "chain", "human"] = "simulated"
     flaws: list[dict[str, Any]] = Field(default_factory=list, description='flaw specs, e.g. {"kind": "noise"}')
     params: dict[str, Any] = Field(default_factory=dict, description="parameters of the model judge, assistant "
-                                   "or chain (judge, assisted, chain kinds; see oversight_lab.protocols)")
+                                   "or chain (see oversight_lab.evaluators.kinds)")
 
 
 class FeedbackConfig(_Strict):
@@ -303,7 +303,7 @@ def check_policy(policy: str) -> None:
 def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = False) -> None:
     """Every check a run's inputs need beyond their types, before anything runs or is written: the run
     directory (``check_out``), the world, the policy (``check_policy``) and every arm's evaluator."""
-    from oversight_lab.evaluators import make_flaw
+    from oversight_lab.evaluators import SpecError, check_spec
     from oversight_lab.worlds import WORLDS
 
     check_out(out, resume)
@@ -314,8 +314,7 @@ def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = F
     if not cfg.arms:
         raise ConfigError("config key 'arms': at least one arm is needed")
     for name, spec in cfg.arms.items():
-        for i, flaw in enumerate(spec.flaws):
-            try:
-                make_flaw(flaw)
-            except (ValueError, TypeError) as e:
-                raise ConfigError(f"config key 'arms.{name}.flaws.{i}': {e}") from None
+        try:
+            check_spec(spec.kind, spec.flaws, spec.params)
+        except SpecError as e:
+            raise ConfigError(f"config key 'arms.{name}.{e.key}': {e.message}") from None

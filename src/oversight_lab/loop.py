@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from oversight_lab.config import EvaluatorSpec, RunConfig
-from oversight_lab.evaluators import Evaluator, ExpertEvaluator, SimulatedEvaluator, make_flaw, to_comparison
+from oversight_lab.evaluators import Evaluator, kinds, to_comparison
 from oversight_lab.feedback.records import Comparison, write_comparisons
 from oversight_lab.models.loading import load_policy, tiny_config
 from oversight_lab.models.policy import Policy
@@ -63,13 +63,8 @@ def seed_everything(seed: int) -> None:
 
 
 def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str) -> Evaluator:
-    flaws = [make_flaw(f) for f in spec.flaws]
-    if spec.kind in ("judge", "assisted", "chain"):  # scalable-oversight protocols, imported only when used
-        from oversight_lab.protocols.evaluators import build_protocol_evaluator
-
-        return build_protocol_evaluator(world, spec.kind, flaws, spec.params, seed, name)
-    cls = ExpertEvaluator if spec.kind == "expert" else SimulatedEvaluator
-    return cls(world, flaws, seed=seed, name=name)
+    """The arm's evaluator, from the evaluator-kind registry (:mod:`oversight_lab.evaluators.kinds`)."""
+    return kinds.build_evaluator(world, spec.kind, spec.flaws, spec.params, seed, name)
 
 
 def evaluate_checkpoint(

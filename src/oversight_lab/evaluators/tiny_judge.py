@@ -218,7 +218,7 @@ def load_or_train_judge(world: World, cfg: TinyJudgeConfig, constitution: str = 
     from oversight_lab.models.tiny import cache_dir
 
     h = hashlib.sha256()
-    for mod in (Path(__file__), Path(__file__).parent.parent / "evaluators" / "judge.py"):
+    for mod in (Path(__file__), Path(__file__).with_name("judge.py")):
         h.update(mod.read_bytes())
     h.update(json.dumps([world.describe(), asdict(cfg), constitution], sort_keys=True, default=str).encode())
     path = cache_dir() / "judges" / f"{world.name}-{h.hexdigest()[:16]}"
