@@ -156,9 +156,6 @@ register_scenario(
     )
 )
 
-# The absent_supervisor flaw reads the supervised world's marker; importing it registers it for the CLI.
-from oversight_lab.protocols import supervision as _supervision  # noqa: E402,F401
-
 register_scenario(
     Scenario(
         name="absent_supervisor",
