@@ -242,13 +242,15 @@ def sweep(
     quiet: bool = typer.Option(False, help="no line per finished job"),
 ) -> None:
     """Run a grid of --set overrides × seeds; finished jobs are skipped on rerun. Report: OUT/report.html."""
+    from oversight_lab.analyses.sweeps import sweep_analyses
     from oversight_lab.config import ConfigError, check_out, parse_set
     from oversight_lab.sweeps import GridError, SweepError, SweepLockedError, load_grid, run_sweep
 
     try:
         check_out(out, resume=True)
         sets = dict(parse_set(s) for s in set_)
-        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds)  # checks every cell's inputs (check_inputs)
+        # checks every cell's inputs (check_inputs) and the grid's analysis, before any job
+        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds, analyses=set(sweep_analyses()))
     except (GridError, ConfigError) as e:
         fail(str(e))
         return
@@ -270,15 +272,27 @@ def sweep(
             console.print(f"[{ev['done']:>3}/{ev['total']}] {ev['cell']} {ev['arm']} seed {ev['seed']} "
                           f"({ev['label']}): {what}", highlight=False, markup=False)
 
+    failure = None
     try:
-        meta = run_sweep(g, target, workers=workers, ray=ray, progress=progress)
+        run_sweep(g, target, workers=workers, ray=ray, progress=progress)
     except SweepLockedError as e:
         fail(str(e))
         return
     except SweepError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    for line in (meta.get("analysis_result") or {}).get("verdicts", []):
+        failure = e  # finished jobs are kept: the report still shows them
+    # the sweep wrote its directory and stopped; its analysis and report come from that directory
+    import json
+
+    from oversight_lab.analyses.sweeps import analyse_sweep
+    from oversight_lab.report.sweep import write_sweep_report
+
+    result = analyse_sweep(target)
+    write_sweep_report(target)
+    meta = json.loads((target / "sweep.json").read_text())
+    if failure is not None:
+        err.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    for line in (result or {}).get("verdicts", []):
         console.print(f"• {line}", highlight=False, markup=False)
     console.print(f"{meta['status']}: {meta['jobs']['run']} jobs run, {meta['jobs']['skipped']} skipped, "
                   f"wall {meta['timings']['wall']:.1f} s; report: {target / 'report.html'}")

@@ -251,7 +251,7 @@ def resolve_config(scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> 
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"config key {where!r}: {err['msg']} (got {err.get('input')!r})") from None
-    if cfg.policy != "tiny" and "pretrain_seeds" not in {**scenario_overrides, **sets}:
+    if cfg.policy != "tiny" and "pretrain_seeds" not in sets:
         cfg.pretrain_seeds = 1  # a model loaded from elsewhere is one pretrained model: nothing to resample
     _check_seed_block(cfg)
     return cfg

@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
-from oversight_lab.evaluators import SimulatedEvaluator, make_flaw
 from oversight_lab.analyses.protocols import ANALYSES
+from oversight_lab.evaluators import SimulatedEvaluator, make_flaw
 from oversight_lab.worlds import make_world
 from oversight_lab.worlds.base import Task
 from oversight_lab.worlds.supervision import ABSENT, PRESENT
@@ -262,8 +262,8 @@ SMALL = {
 
 @pytest.mark.slow
 def test_unwatched_mercury_rises_under_the_flawed_evaluator_only(tmp_path):
-    from oversight_lab.config import resolve_config
     from oversight_lab.analyses import analyse_run
+    from oversight_lab.config import resolve_config
     from oversight_lab.report import headline_lines, write_run_reports
     from oversight_lab.runs.runner import execute
     from oversight_lab.scenarios import SCENARIOS

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from oversight_lab.sweeps import GRIDS, GridError, load_grid, parse_grid
+from oversight_lab.analyses.sweeps import sweep_analyses
+from oversight_lab.sweeps import GridError, load_grid, parse_grid, shipped_grids
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """\
@@ -67,7 +68,7 @@ def test_cells_jobs_and_ids():
 )
 def test_bad_grids_name_the_line_and_key(text, message):
     with pytest.raises(GridError) as e:
-        parse_grid(text, "bad.yaml")
+        parse_grid(text, "bad.yaml", analyses=set(sweep_analyses()))
     assert str(e.value).startswith(message), str(e.value)
 
 
@@ -78,11 +79,13 @@ def test_command_line_overrides_are_checked_too():
     assert g.seeds == [7] and all(c.config.rl.steps == 9 for c in g.cells)
 
 
-def test_shipped_grids_match_the_example_files():
+def test_shipped_grids_are_data_files_of_the_package():
+    assert {"gao", "coste"} <= set(shipped_grids())
     for name in ("gao", "coste"):
-        shipped, example = load_grid(name), load_grid(ROOT / "examples" / "grids" / f"{name}.yaml")
-        assert [c.id for c in shipped.cells] == [c.id for c in example.cells], name
-        assert shipped.analysis == example.analysis == name and name in GRIDS
+        shipped = load_grid(name, analyses=set(sweep_analyses()))
+        from_file = load_grid(shipped_grids()[name], analyses=set(sweep_analyses()))
+        assert [c.id for c in shipped.cells] == [c.id for c in from_file.cells], name
+        assert shipped.analysis == name
     gao = load_grid("gao")
     assert len(gao.cells) == 9 and {c.config.reward.backbone for c in gao.cells} == {
         "tiny:1x16",

@@ -35,8 +35,14 @@ def grid():
 def local_sweep(grid, tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep") / "local"
     events = []
-    meta = run_sweep(grid, out, workers=2, progress=events.append)
-    return out, meta, events
+    run_sweep(grid, out, workers=2, progress=events.append)
+    # the sweep writes its directory and stops; the analysis and the report come after, as the CLI runs them
+    from oversight_lab.analyses.sweeps import analyse_sweep
+    from oversight_lab.report.sweep import write_sweep_report
+
+    analyse_sweep(out)
+    write_sweep_report(out)
+    return out, json.loads((out / "sweep.json").read_text()), events
 
 
 def test_local_sweep_of_six_cells_and_three_seeds(grid, local_sweep):

@@ -9,7 +9,7 @@ wrote. One registry, keyed by what a run is:
 * a protocol scenario (``config.protocol.analysis``): :mod:`oversight_lab.analyses.protocols`.
 
 Sweep analyses (``gao``, ``coste``) read a sweep directory and are registered in
-:mod:`oversight_lab.sweeps.analysis`.
+:mod:`oversight_lab.analyses.sweeps` (:mod:`oversight_lab.analyses.overopt` computes them).
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ ANALYSES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {"story"
 def analyse_run(run_dir: str | Path) -> dict[str, Any] | None:
     """Analyse a finished run directory and write ``analysis.json`` (None when its scenario has no analysis)."""
     run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise RunDirError(f"run directory {str(run_dir)!r} does not exist")
     if not (run_dir / "config.json").exists() or not (run_dir / "metrics.jsonl").exists():
         raise RunDirError(f"run directory {str(run_dir)!r} is incomplete: missing config.json or metrics.jsonl")
     config = json.loads((run_dir / "config.json").read_text())

@@ -29,11 +29,11 @@ from typing import Any
 import numpy as np
 
 from oversight_lab.metrics.failure import ece
-from oversight_lab.metrics.stats import Estimate, cluster_estimate, holm, paired_cluster_estimate, unit_means
+from oversight_lab.metrics.stats import Estimate, cluster_estimate, holm, paired_cluster_estimate
 from oversight_lab.runs.rundir import read_rows
 from oversight_lab.scenarios.stories import STORIES, Measure, Story
 
-__all__ = ["analyse_story", "items_of", "replicate_values", "verdict", "is_confirmatory"]
+__all__ = ["analyse_stories", "analyse_story", "is_confirmatory", "items_of", "replicate_values", "verdict"]
 
 
 def items_of(run_dir: Path) -> list[dict[str, Any]]:
@@ -225,11 +225,6 @@ def verdict(analysis: dict[str, Any]) -> str:
     if "did" in m:
         line += f"; difference {_ci(m['did'])}, p = {m['did']['p']:.2g}"
     return line + f"; over {f['change']['n_units']} {unit}s (minimum effect {m['min_effect']})."
-
-
-def unit_level_means(values: dict[tuple, float]) -> dict[tuple, float]:
-    """Per-pretraining-seed means of per-replicate values (for tables that show each pretrained model)."""
-    return unit_means(list(values.values()), list(values.keys()), 1)
 
 
 def analyse_stories(out_dir: Path, names: list[str] | None = None) -> dict[str, dict[str, Any]]:

@@ -9,7 +9,6 @@ the trained policy's gold is the point (rlaif, sandwich).
 from __future__ import annotations
 
 from dataclasses import replace
-
 from typing import Any
 
 from oversight_lab.scenarios import SCENARIOS, Preregistration, Scenario, register_scenario

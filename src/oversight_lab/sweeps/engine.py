@@ -428,12 +428,6 @@ def run_sweep(
                 "job_seconds": state["job_seconds"],
             },
         ]
-        meta["analysis_result"] = _analyse(out, grid, meta)
-        write_json(out / "sweep.json", meta)
-        from oversight_lab.report.sweep import write_sweep_report
-
-        write_sweep_report(out)
-        meta["timings"]["analysis_and_report"] = time.perf_counter() - t_start - meta["timings"]["wall"]
         write_json(out / "sweep.json", meta)
         progress({"event": "end", "status": meta["status"], "wall": meta["timings"]["wall"]})
     if state["failed"]:
@@ -472,17 +466,3 @@ def _preparation(grid: Grid, cells: list[Cell]) -> list[tuple[dict[str, Any], st
                 seen.add(key)
                 tasks.append((cfg.model_dump(), backbone))
     return tasks
-
-
-def _analyse(out: Path, grid: Grid, meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The grid's analysis on the finished cells (it needs every cell; a partial sweep gets none)."""
-    if not grid.analysis or meta["status"] != "complete":
-        return None
-    from oversight_lab.sweeps.analysis import ANALYSES, load_sweep
-
-    write_json(out / "sweep.json", meta)
-    try:
-        return ANALYSES[grid.analysis].compute(load_sweep(out))
-    except Exception as e:  # noqa: BLE001  (the jobs' results stand without it; the report says why)
-        failed = f"{type(e).__name__}: {e}"
-        return {"error": failed, "verdicts": [f"the {grid.analysis} analysis failed: {failed}"]}
