@@ -35,6 +35,7 @@ def test_annotator_session(live: Any, page: Any, artifacts: Path) -> None:
     url, _study, app = live(BASE_STUDY)
     tok = invite(url, "annotator", "Browser Ann")
     page.goto(f"{url}/join/{tok}")
+    page.click("#join-submit")
     assert page.url.endswith("/annotate")
     page.wait_for_selector("#prompt")
     assert page.inner_text("#timer").endswith("s")
@@ -94,6 +95,7 @@ gold_share: 0
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{url}/join/{tok}")
+    page.click("#join-submit")
     page.wait_for_selector("#prompt")
     assert page.evaluate("window.__pwned") is None
     assert "<script>window.__pwned=1</script>" in page.inner_text("#prompt")
@@ -106,6 +108,7 @@ def test_expert_gold_session(live: Any, page: Any, artifacts: Path) -> None:
     url, _, app = live(BASE_STUDY)
     tok = invite(url, "expert", "Dr Gold")
     page.goto(f"{url}/join/{tok}")
+    page.click("#join-submit")
     assert page.url.endswith("/expert")
     assert "Reference labelling" in page.inner_text(".bar")
     page.screenshot(path=str(artifacts / "expert-item.png"), full_page=True)
@@ -137,6 +140,7 @@ def test_dashboard(live: Any, page: Any, artifacts: Path) -> None:
             httpx.post(f"{url}/api/assignments/{nxt['assignment_id']}/label", headers=h,
                        json={"strength": s, "confidence": 0.6 + 0.05 * (j % 5)})
     page.goto(f"{url}/join/{ADMIN}")
+    page.click("#join-submit")
     assert page.url.endswith("/admin")
     for table in ("#gap", "#conditions", "#annotators", "#agreement", "#calibration", "#throughput"):
         assert page.is_visible(table), table
@@ -152,4 +156,5 @@ def test_dashboard(live: Any, page: Any, artifacts: Path) -> None:
     page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
     page.context.clear_cookies()
     page.goto(link)
+    page.click("#join-submit")
     assert page.url.endswith("/annotate")

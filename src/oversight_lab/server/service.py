@@ -24,13 +24,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from oversight_lab.server.assistants import Assistant, Shown
 from oversight_lab.server.db import Assignment, ChatMessage, Event, Item, Label, Participant, StudyRow
 from oversight_lab.server.study import Study, StudyItem
+from oversight_lab.server.validation import SafeText, id_in_range
 
 __all__ = [
     "ROLES",
@@ -70,11 +71,15 @@ class LabelIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strength: int = Field(ge=-3, le=3, description="-3 left much better ... 0 tie ... +3 right much better")
-    confidence: float = Field(ge=0.5, le=1.0, description="P(your preferred answer is the better one); 0.5 "
-                              "for a tie")
-    rationale: str | None = Field(None, max_length=100_000)
-    edit: bool = Field(False, description="Revise an earlier label of this assignment (a new row).")
+    strength: StrictInt = Field(ge=-3, le=3, description="-3 left much better ... 0 tie ... +3 right much "
+                                "better (a JSON integer; true/false are refused)")
+    confidence: float = Field(ge=0.5, le=1.0, strict=True, allow_inf_nan=False,
+                              description="P(your preferred answer is the better one); 0.5 for a tie")
+    rationale: SafeText(100_000) | None = None  # type: ignore[valid-type]  # the study's limit is checked after
+    edit: StrictBool = Field(False, description="Revise an earlier label of this assignment (a new row).")
+    base_revision: StrictInt | None = Field(
+        None, ge=0, le=1_000_000, description="With edit: the revision being revised. If the label has been "
+        "revised since, the edit is refused (409) instead of silently replacing the other revision.")
 
 
 def hash_token(token: str) -> str:
@@ -241,6 +246,8 @@ def next_assignment(s: Session, study: Study, p: Participant, now: datetime, ass
 
 
 def own_assignment(s: Session, p: Participant, assignment_id: int) -> Assignment:
+    if not id_in_range(assignment_id, s.get_bind().dialect.name):  # no such row can exist: not found
+        raise ServiceError(404, f"assignment {str(assignment_id)[:40]} not found", "assignment_id")
     a = s.get(Assignment, assignment_id)
     if a is None or a.participant_id != p.id:  # another person's assignment looks absent, not forbidden
         raise ServiceError(404, f"assignment {assignment_id} not found", "assignment_id")
@@ -279,14 +286,19 @@ def submit_label(s: Session, study: Study, p: Participant, assignment_id: int, b
         raise ServiceError(422, "a tie (strength 0) has confidence 0.5: neither answer is preferred",
                            "confidence")
     last = s.scalar(select(Label).where(Label.assignment_id == a.id).order_by(Label.revision.desc()).limit(1))
-    if last is not None and not body.edit:
+    if last is not None:
         same = (last.strength_shown, last.confidence, last.rationale) == (body.strength, body.confidence,
                                                                           rationale)
-        if same:
-            return last, False  # a retry of an acknowledged (or committed but unacknowledged) submission
-        raise ServiceError(409, f"assignment {a.id} is already labelled (label {last.id}); send edit=true to "
-                           "revise it (the earlier label is kept)", "edit")
-    if last is None and body.edit:
+        if same:  # a retry of an acknowledged (or committed but unacknowledged) label or edit: no new row
+            return last, False
+        if not body.edit:
+            raise ServiceError(409, f"assignment {a.id} is already labelled (label {last.id}); send "
+                               "edit=true to revise it (the earlier label is kept)", "edit")
+        if body.base_revision is not None and body.base_revision != last.revision:
+            raise ServiceError(409, f"assignment {a.id}'s label is at revision {last.revision}, not "
+                               f"{body.base_revision}: it was revised meanwhile; reload and edit again",
+                               "base_revision")
+    elif body.edit:
         raise ServiceError(409, f"assignment {a.id} has no label to edit yet", "edit")
     _check_time(study, a, now)
     canonical = -body.strength if a.flipped else body.strength
