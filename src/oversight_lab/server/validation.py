@@ -187,6 +187,7 @@ _MESSAGES = {
     "finite_number": "must be a finite number (not NaN or infinity)",
     "bool_type": "must be true or false",
     "string_type": "must be text",
+    "string_unicode": "holds a lone surrogate (U+D800-U+DFFF), which is not text; remove it",
     "dict_type": "must be an object",
     "list_type": "must be a list",
     "model_type": "must be an object",
