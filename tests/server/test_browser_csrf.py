@@ -109,7 +109,8 @@ def test_hostile_page_on_another_port_cannot_act_for_the_admin(live: Any, page: 
     # fetch() with credentials and a "simple" content type (no CORS preflight): refused as well
     attacker.pages["/fetch"] = (
         "<!doctype html><script>fetch('" + url + "/api/admin/invites', {method: 'POST', "
-        "credentials: 'include', mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, body: JSON.stringify({role: 'admin'})})"
+        "credentials: 'include', mode: 'no-cors', headers: {'Content-Type': 'text/plain'}, "
+        "body: JSON.stringify({role: 'admin'})})"
         ".then(function () { document.title = 'sent'; });</script>")
     page.goto(attacker.url + "/fetch")
     page.wait_for_function("document.title === 'sent'")

@@ -54,6 +54,7 @@ from oversight_lab.server.db import (
     migrate,
     utcnow,
 )
+from oversight_lab.server.display import ItemRenderer
 from oversight_lab.server.export import EXPORTS, comparisons, long_rows, write_long
 from oversight_lab.server.study import Study, StudyItem, load_items
 from oversight_lab.server.validation import (
@@ -93,7 +94,8 @@ def next_item(request: Request, p: Labeller) -> dict[str, Any]:
         a = svc.next_assignment(s, ctx.study, p, now, ctx.assistant)
         if a is None:
             return {"done": True}
-        return {"done": False, **svc.served_view(s, ctx.study, a, now, labelled=False).public()}
+        view = svc.served_view(s, ctx.study, a, now, labelled=False, renderer=ctx.renderer)
+        return {"done": False, **view.public()}
 
 
 @api.get("/assignments/{assignment_id}")
@@ -103,7 +105,7 @@ def get_assignment(assignment_id: int, request: Request,
     now = ctx.clock()
     with ctx.db.read() as s:
         a = svc.own_assignment(s, p, assignment_id)
-        return svc.served_view(s, ctx.study, a, now).public()
+        return svc.served_view(s, ctx.study, a, now, renderer=ctx.renderer).public()
 
 
 @api.post("/assignments/{assignment_id}/interaction")
@@ -262,7 +264,8 @@ def create_app(study: Study, db_url: str, *, run_migrations: bool = True, assist
     needs = {c.assistance for c in study.config.conditions} & {"critique", "chat"}
     if assistant is None and needs:
         assistant = make_assistant(study.config.assistant)
-    ctx = AppContext(study=study, db=Database(db_url, sync=sync), assistant=assistant, clock=clock)
+    ctx = AppContext(study=study, db=Database(db_url, sync=sync), assistant=assistant, clock=clock,
+                     renderer=ItemRenderer(study))
     _init(ctx, run_migrations, admin_token)
     app = FastAPI(title=f"oversight-lab study: {study.config.name}", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")

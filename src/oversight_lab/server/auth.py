@@ -39,6 +39,7 @@ from starlette.requests import cookie_parser
 
 from oversight_lab.server.assistants import Assistant
 from oversight_lab.server.db import Database, Participant, Revocation, WebSession, utcnow
+from oversight_lab.server.display import ItemRenderer
 from oversight_lab.server.service import ROLES, ServiceError, hash_token
 from oversight_lab.server.study import Study
 
@@ -81,6 +82,7 @@ class AppContext:
     assistant: Assistant | None
     clock: Callable[[], datetime] = utcnow
     initial_admin_token: str | None = None
+    renderer: ItemRenderer | None = None  # items in plain English for people (display.py)
 
 
 def ctx_of(request: Request) -> AppContext:

@@ -19,7 +19,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from oversight_lab.server import service as svc
 from oversight_lab.server.auth import (
@@ -39,7 +39,8 @@ from oversight_lab.server.auth import (
     revoke_session,
 )
 from oversight_lab.server.dashboard import dashboard
-from oversight_lab.server.db import Label, Participant, Revocation
+from oversight_lab.server.db import Participant, Revocation
+from oversight_lab.server.display import assistant_sees
 from oversight_lab.server.export import EXPORTS
 from oversight_lab.server.validation import (
     PARTICIPANT_ID,
@@ -88,6 +89,10 @@ def error_page(request: Request, status: int, message: str) -> HTMLResponse:
 
 
 HOME = {"annotator": "/annotate", "expert": "/expert", "admin": "/admin"}
+# The 7-point scale: (value, key, arrows shown, short word shown, full words for screen readers and titles).
+SCALE = [(v, k, mark, short, svc.STRENGTH_WORDS[v]) for k, (v, mark, short) in enumerate(
+    [(-3, "◀◀◀", "much"), (-2, "◀◀", "better"), (-1, "◀", "slightly"), (0, "=", "tie"), (1, "▶", "slightly"),
+     (2, "▶▶", "better"), (3, "▶▶▶", "much")], start=1)]
 
 
 @router.get("/", response_class=HTMLResponse)
@@ -153,16 +158,18 @@ def _label_page(request: Request, p: Participant, error: str | None = None, stat
     now = ctx.clock()
     with ctx.db.write() as s:
         a = svc.next_assignment(s, ctx.study, p, now, ctx.assistant)
-        done = s.scalar(select(func.count()).select_from(Label).where(Label.participant_id == p.id,
-                                                                      Label.revision == 0)) or 0
+        done, total = svc.progress(s, ctx.study, p, now)
         if a is None:
             return templates.TemplateResponse(request, "done.html", {"p": p, "done": done})
-        view = svc.served_view(s, ctx.study, a, now)
-    scale = sorted(svc.STRENGTH_WORDS.items())
+        view = svc.served_view(s, ctx.study, a, now, renderer=ctx.renderer)
+    cfg = ctx.study.config
+    assisted = a.kind == "annotate" and cfg.condition(a.condition).assistance != "none"
+    readable = view.readable
+    sees = assistant_sees(cfg.assistant, bool(readable and readable.handbook)) if assisted else None
     return templates.TemplateResponse(
         request, "label.html",
-        {"p": p, "v": view, "scale": scale, "done": done, "error": error,
-         "instructions": ctx.study.config.instructions, "limits": ctx.study.config.limits},
+        {"p": p, "v": view, "r": readable, "scale": SCALE, "done": done, "total": total, "error": error,
+         "instructions": cfg.instructions, "limits": cfg.limits, "assistant_sees": sees},
         status_code=status)
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 
 from oversight_lab.server.assistants import Assistant, Shown
 from oversight_lab.server.db import Assignment, ChatMessage, Event, Item, Label, Participant, StudyRow
+from oversight_lab.server.display import ItemRenderer, Readable
 from oversight_lab.server.study import Study, StudyItem
 from oversight_lab.server.validation import SafeText, id_in_range
 
@@ -48,6 +49,7 @@ __all__ = [
     "latest_labels",
     "next_assignment",
     "own_assignment",
+    "progress",
     "record_interaction",
     "served_view",
     "submit_label",
@@ -153,13 +155,19 @@ class Served:
     expires_at: datetime
     seconds_left: float
     labelled: bool
+    readable: Readable | None = None  # the item in plain English, with the evaluator's handbook
 
     def public(self) -> dict[str, Any]:
-        return {"assignment_id": self.assignment_id, "prompt": self.prompt, "left": self.left,
-                "right": self.right, "critique": self.critique, "chat": self.chat,
-                "chat_history": [{"speaker": w, "text": t} for w, t in self.chat_history],
-                "expires_at": self.expires_at.isoformat() + "Z", "seconds_left": round(self.seconds_left, 1),
-                "labelled": self.labelled}
+        out = {"assignment_id": self.assignment_id, "prompt": self.prompt, "left": self.left,
+               "right": self.right, "critique": self.critique, "chat": self.chat,
+               "chat_history": [{"speaker": w, "text": t} for w, t in self.chat_history],
+               "expires_at": self.expires_at.isoformat() + "Z", "seconds_left": round(self.seconds_left, 1),
+               "labelled": self.labelled}
+        if self.readable is not None:
+            r = self.readable
+            out["readable"] = {"task": r.task, "left": r.left, "right": r.right, "handbook": r.handbook,
+                               "english": r.english}
+        return out
 
 
 def _shown(item: Item, flipped: bool) -> Shown:
@@ -170,8 +178,9 @@ def _shown(item: Item, flipped: bool) -> Shown:
 
 
 def served_view(s: Session, study: Study, a: Assignment, now: datetime, labelled: bool | None = None,
-                ) -> Served:
-    """What the person sees; ``labelled=False`` skips a query when the caller knows (a fresh assignment)."""
+                renderer: ItemRenderer | None = None) -> Served:
+    """What the person sees; ``labelled=False`` skips a query when the caller knows (a fresh assignment);
+    with a ``renderer``, the item in plain English too."""
     item = s.get(Item, a.item_id)
     assert item is not None
     shown = _shown(item, a.flipped)
@@ -180,8 +189,11 @@ def served_view(s: Session, study: Study, a: Assignment, now: datetime, labelled
     history = [(m.speaker, m.text) for m in s.scalars(turns)] if chat_on else []
     if labelled is None:
         labelled = bool(s.scalar(select(exists().where(Label.assignment_id == a.id))))
+    readable = None
+    if renderer is not None:
+        readable = renderer.render(item.task_id, shown.prompt, shown.task_spec, shown.left, shown.right)
     return Served(a.id, shown.prompt, shown.left, shown.right, a.critique, chat_on, history, a.expires_at,
-                  max(0.0, (a.expires_at - now).total_seconds()), bool(labelled))
+                  max(0.0, (a.expires_at - now).total_seconds()), bool(labelled), readable)
 
 
 def _open_assignment(s: Session, p: Participant, now: datetime) -> Assignment | None:
@@ -198,6 +210,48 @@ def _live_counts(s: Session, kind: str, now: datetime) -> dict[tuple[int, str], 
     return {(i, c): n for i, c, n in rows}
 
 
+@dataclass
+class _Open:
+    """What is still open to one person: unseen items and how many live labels each cell has."""
+
+    kind: str
+    conditions: list[str]
+    want: int
+    unseen: list[int]
+    counts: dict[tuple[int, str], int]
+    mine: Counter
+
+    def needed(self, item: int) -> bool:
+        return any(self.counts.get((item, c), 0) < self.want for c in self.conditions)
+
+
+def _still_open(s: Session, study: Study, p: Participant, now: datetime) -> _Open:
+    cfg = study.config
+    history = s.execute(select(Assignment.item_id, Assignment.condition).where(
+        Assignment.participant_id == p.id)).all()
+    seen = {item for item, _ in history}
+    if p.role == "expert":
+        kind, conditions, want = "gold", ["expert"], cfg.expert_overlap
+        items = list(s.scalars(select(Item.id).where(Item.is_gold).order_by(Item.id)))
+    else:
+        kind, conditions, want = "annotate", [c.name for c in cfg.conditions], cfg.overlap
+        items = list(s.scalars(select(Item.id).order_by(Item.id)))
+    return _Open(kind, conditions, want, [i for i in items if i not in seen], _live_counts(s, kind, now),
+                 Counter(cond for _, cond in history))
+
+
+def progress(s: Session, study: Study, p: Participant, now: datetime) -> tuple[int, int]:
+    """(labelled so far, total) for a person: the items they labelled, plus the open one, plus every unseen
+    item that still needs a label from someone. The total can fall as other people fill items."""
+    done = s.scalar(select(func.count()).select_from(Label).where(Label.participant_id == p.id,
+                                                                  Label.revision == 0)) or 0
+    if p.role not in ("annotator", "expert"):
+        return done, done
+    left = _still_open(s, study, p, now)
+    current = 1 if _open_assignment(s, p, now) is not None else 0
+    return done, done + current + sum(1 for i in left.unseen if left.needed(i))
+
+
 def next_assignment(s: Session, study: Study, p: Participant, now: datetime, assistant: Assistant | None,
                     ) -> Assignment | None:
     """The person's open assignment, or a new one; None when nothing is left for them."""
@@ -207,21 +261,12 @@ def next_assignment(s: Session, study: Study, p: Participant, now: datetime, ass
     if current is not None:
         return current
     cfg = study.config
-    history = s.execute(select(Assignment.item_id, Assignment.condition).where(
-        Assignment.participant_id == p.id)).all()
-    seen = {item for item, _ in history}
-    mine = Counter(cond for _, cond in history)
-    if p.role == "expert":
-        kind, conditions, want = "gold", ["expert"], cfg.expert_overlap
-        items = list(s.scalars(select(Item.id).where(Item.is_gold).order_by(Item.id)))
-    else:
-        kind, conditions, want = "annotate", [c.name for c in cfg.conditions], cfg.overlap
-        items = list(s.scalars(select(Item.id).order_by(Item.id)))
-    counts = _live_counts(s, kind, now)
+    left = _still_open(s, study, p, now)
+    kind, conditions, want, counts, mine = left.kind, left.conditions, left.want, left.counts, left.mine
     rotation = {c: (i - p.seq) % len(conditions) for i, c in enumerate(conditions)}
     order = sorted(conditions, key=lambda c: (mine.get(c, 0), rotation[c]))
     choice: tuple[int, str] | None = None
-    unseen = [i for i in items if i not in seen]
+    unseen = left.unseen
     for c in order:  # the least-seen condition first, then the earliest item that still needs it
         item_id = next((i for i in unseen if counts.get((i, c), 0) < want), None)
         if item_id is not None:

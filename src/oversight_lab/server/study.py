@@ -140,6 +140,10 @@ class StudyConfig(_Strict):
     grace_s: float = Field(2.0, ge=0, le=60, description="Network slack added to the time limit.")
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    display: Literal["english", "raw"] = Field(
+        "english", description="english: people read items through the world's English renderer, with the "
+        "evaluator's handbook beside the answers (stored items and exports keep the world's own text); raw: "
+        "items as stored.")
     seed: int = Field(0, description="Seeds gold selection and left/right randomisation.")
 
     @model_validator(mode="after")
