@@ -172,3 +172,15 @@ def test_two_session_cookies_are_refused(api: Api) -> None:
     raw = f"olab_session={b.cookies.get('olab_session')}; olab_session=planted"
     r = TestClient(api.app).post("/api/next", headers={"Cookie": raw, "X-CSRF-Token": b.csrf})
     assert r.status_code == 403 and "more than one session cookie" in r.json()["error"]
+
+
+def test_a_revoked_admin_token_cannot_restart_the_server(make_api: Any) -> None:
+    from oversight_lab.server.service import ServiceError
+
+    api = make_api()
+    other = api.invite("admin", "Second admin")
+    r = api.as_(other, "POST", "/api/admin/participants/a0001/revoke", json={"reason": "token leaked"})
+    assert r.status_code == 200 and api.admin("GET", "/api/me").status_code == 401
+    with pytest.raises(ServiceError, match="was revoked"):
+        make_api()  # the same database, started again with the revoked $OVERSIGHT_LAB_ADMIN_TOKEN
+    assert api.as_(other, "GET", "/api/me").status_code == 200

@@ -247,7 +247,7 @@ def _init(ctx: AppContext, run_migrations: bool, admin_token: str | None) -> Non
         if fresh:
             svc.add_items(s, ctx.study, load_items(ctx.study), now, batch="study")
         has_admin = s.scalar(select(Participant.id).where(Participant.role == "admin").limit(1))
-        known = svc.authenticate(s, admin_token) if admin_token else None
+        known = svc.find_by_token(s, admin_token) if admin_token else None
         if known is not None and is_revoked(s, known.id):
             raise svc.ServiceError(409, "the admin token given in $OVERSIGHT_LAB_ADMIN_TOKEN was revoked; "
                                    "start with another one")

@@ -40,7 +40,7 @@ __all__ = [
     "Served",
     "ServiceError",
     "add_items",
-    "authenticate",
+    "find_by_token",
     "batch_status",
     "chat",
     "create_invite",
@@ -118,7 +118,8 @@ def create_invite(s: Session, role: str, name: str, now: datetime, invited_by: s
     return p, token
 
 
-def authenticate(s: Session, token: str | None) -> Participant | None:
+def find_by_token(s: Session, token: str | None) -> Participant | None:
+    """The participant whose invite token this is, revoked or not (``auth.py`` decides who may act)."""
     if not token:
         return None
     return s.scalar(select(Participant).where(Participant.token_sha256 == hash_token(token)))
