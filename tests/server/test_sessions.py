@@ -184,3 +184,19 @@ def test_a_revoked_admin_token_cannot_restart_the_server(make_api: Any) -> None:
     with pytest.raises(ServiceError, match="was revoked"):
         make_api()  # the same database, started again with the revoked $OVERSIGHT_LAB_ADMIN_TOKEN
     assert api.as_(other, "GET", "/api/me").status_code == 200
+
+
+def test_a_revocation_by_another_server_process_holds_within_two_seconds(api: Api) -> None:
+    """Credentials are re-checked against the database at most every 2 s per token; this process's own
+    revocations hold at once (the tests above), another process's (a row written straight into the shared
+    database here) within those 2 s."""
+    tok = api.invite()
+    b = api.browser(tok)
+    pid = api.as_(tok, "GET", "/api/me").json()["participant_id"]
+    assert b.get("/api/me").status_code == 200
+    with api.app.state.ctx.db.write() as s:
+        s.add(Revocation(participant_id=pid, reason="by another process", at=api.clock()))
+    assert api.as_(tok, "GET", "/api/me").status_code == 200  # verified less than 2 s ago
+    api.clock.advance(2.5)
+    assert api.as_(tok, "GET", "/api/me").status_code == 401
+    assert b.get("/api/me").status_code == 401

@@ -189,6 +189,7 @@ def revoke(participant_id: str, body: RevokeIn, request: Request, p: Admin) -> d
         raise svc.ServiceError(404, f"participant {participant_id[:40]!r} not found", "participant_id")
     with ctx.db.write() as s:
         new = revoke_participant(s, participant_id, ctx.clock(), body.reason, p.id)
+    ctx.forget()
     return {"participant_id": participant_id, "revoked": True, "already": not new}
 
 

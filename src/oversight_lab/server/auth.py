@@ -27,7 +27,7 @@ import hmac
 import html
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -75,6 +75,9 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 JOIN_PATH = "/join"
 
 
+VERIFIED_TTL_S = 2.0
+
+
 @dataclass
 class AppContext:
     study: Study
@@ -83,6 +86,16 @@ class AppContext:
     clock: Callable[[], datetime] = utcnow
     initial_admin_token: str | None = None
     renderer: ItemRenderer | None = None  # items in plain English for people (display.py)
+    # Credentials checked against the database in the last VERIFIED_TTL_S seconds: token hash -> (when,
+    # identity, session expiry). A burst of requests costs one lookup. ``forget()`` empties it after every
+    # revocation this process makes, so here a revocation holds at once; one made by another server process
+    # on the same database holds within VERIFIED_TTL_S.
+    verified: dict[str, tuple[datetime, Identity, datetime | None]] = field(default_factory=dict)
+    generation: int = 0  # bumped by forget(): a lookup that raced a revocation is not cached
+
+    def forget(self) -> None:
+        self.generation += 1
+        self.verified.clear()
 
 
 def ctx_of(request: Request) -> AppContext:
@@ -171,20 +184,36 @@ def identify(request: Request) -> Identity | None:
     """The caller, from a bearer invite token or else the session cookie; None if neither is valid."""
     ctx = ctx_of(request)
     bearer = _bearer(request)
+    cookie = None if bearer is not None else request.cookies.get(COOKIE)
+    token = bearer if bearer is not None else cookie
+    if not token:
+        return None
+    key = ("b:" if bearer is not None else "s:") + hash_token(token)
+    now = ctx.clock()
+    hit = ctx.verified.get(key)
+    fresh = hit is not None and timedelta(0) <= now - hit[0] < timedelta(seconds=VERIFIED_TTL_S)
+    if hit is not None and fresh and (hit[2] is None or hit[2] > now):
+        return hit[1]
+    generation = ctx.generation
     with ctx.db.read() as s:
         if bearer is not None:
             p = authenticate_bearer(s, bearer)
             if p is None:
                 return None
             s.expunge(p)
-            return Identity(p, None, None)
-        cookie = request.cookies.get(COOKIE)
-        found = authenticate_session(s, cookie, ctx.clock())
-        if found is None or cookie is None:
-            return None
-        p, ws = found
-        s.expunge(p)
-        return Identity(p, ws.id, csrf_for(cookie))
+            who, expires = Identity(p, None, None), None
+        else:
+            found = authenticate_session(s, cookie, now)
+            if found is None or cookie is None:
+                return None
+            p, ws = found
+            s.expunge(p)
+            who, expires = Identity(p, ws.id, csrf_for(cookie)), ws.expires_at
+    if len(ctx.verified) > 100_000:
+        ctx.verified.clear()
+    if ctx.generation == generation:
+        ctx.verified[key] = (now, who, expires)
+    return who
 
 
 def csrf_of(request: Request) -> str:

@@ -133,6 +133,7 @@ def join(request: Request, token: Annotated[str, Form(max_length=200)]) -> Respo
             revoke_session(s, earlier[1].id, now, "replaced by a new sign-in", earlier[0].id)
         _, session_token = open_session(s, p, now, ctx.study.config.limits.session_hours)
         role = p.role
+    ctx.forget()
     resp = RedirectResponse(HOME[role], status_code=303)
     resp.set_cookie(COOKIE, session_token, httponly=True, samesite="strict",
                     secure=request.url.scheme == "https", path="/",
@@ -148,6 +149,7 @@ def logout(request: Request) -> Response:
     if who is not None and who.session_id is not None:
         with ctx.db.write() as s:
             revoke_session(s, who.session_id, ctx.clock(), "signed out", who.participant.id)
+        ctx.forget()  # after the commit: no request can cache the session again before it is revoked
     resp = RedirectResponse("/", status_code=303)
     resp.delete_cookie(COOKIE, path="/")
     return resp
@@ -271,4 +273,5 @@ def admin_revoke(participant_id: str, request: Request, p: Admin) -> Response:
             revoke_participant(s, participant_id, ctx.clock(), "revoked on the dashboard", p.id)
     except svc.ServiceError as e:
         return _admin_page(request, p, error=e.message, status=e.status)
+    ctx.forget()
     return RedirectResponse("/admin#people", status_code=303)
