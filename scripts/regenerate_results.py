@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -35,15 +36,20 @@ def cpu_model() -> str:
 
 
 def run_block(name: str, block: str, runs: Path, reuse: bool) -> tuple[Path, float, list[str]]:
+    """Run one block (or reuse a finished run of it); its wall time and the load average around it are kept
+    in the run directory (``regenerate.json``): other processes on the machine slow a run down."""
     out = runs / f"{name}-{block}"
     cmd = [sys.executable, "-m", "oversight_lab.cli", "run", name, "--block", block, "--quiet", "--out", str(out)]
     if reuse and (out / "analysis.json").exists():
-        return out, float("nan"), cmd
+        rec = json.loads((out / "regenerate.json").read_text()) if (out / "regenerate.json").exists() else {}
+        return out, rec.get("wall_s", float("nan")), cmd
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     if res.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{res.stderr[-3000:]}")
-    return out, time.perf_counter() - t0, cmd
+    wall = time.perf_counter() - t0
+    (out / "regenerate.json").write_text(json.dumps({"wall_s": wall, "load_avg_15min_after": os.getloadavg()[2]}))
+    return out, wall, cmd
 
 
 def fmt(d: dict) -> str:
@@ -61,19 +67,22 @@ def table(name: str, blocks: list[tuple[str, Path, float, list[str]]]) -> list[s
         f"{'rise' if prereg['direction'] == 'up' else 'fall'}; minimum effect {prereg['min_effect']}.",
         "",
         "| seed block | pretraining seeds | flawed: before → after | control: before → after | difference [95% CI] "
-        "| p | per pretraining seed | verdict | wall |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| p | per pretraining seed | verdict | commit | wall (load) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for block, out, wall, _ in blocks:
         a = json.loads((out / "analysis.json").read_text())
         m = a["measures"][0]
         f, c = m["arms"]["flawed"], m["arms"]["control"]
         per = ", ".join(f"{v:+.2f}" for v in m["did"]["per_unit"])
+        commit = (json.loads((out / "env.json").read_text()).get("git_commit") or "?")[:7]
+        rec = json.loads((out / "regenerate.json").read_text()) if (out / "regenerate.json").exists() else {}
+        load = f" (load {rec['load_avg_15min_after']:.1f})" if "load_avg_15min_after" in rec else ""
         lines.append(
             f"| {block} | {a['pretrain_seeds']} | {f['before']:.3f} → {f['after']:.3f} | "
             f"{c['before']:.3f} → {c['after']:.3f} | {fmt(m['did'])} | {m['did']['p']:.2g} | {per} | "
-            f"{m['status']} ({'confirmatory' if a['confirmatory'] else 'exploratory'}) | "
-            f"{'' if wall != wall else f'{wall:.0f} s'} |"
+            f"{m['status']} ({'confirmatory' if a['confirmatory'] else 'exploratory'}) | {commit} | "
+            f"{'' if wall != wall else f'{wall:.0f} s'}{load} |"
         )
     lines += ["", f"Method: {m0['did']['method']}.", ""]
     lines += ["Commands:", ""] + [f"    {' '.join(['oversight-lab', *cmd[3:-2]])}" for *_, cmd in blocks] + [""]
@@ -104,9 +113,10 @@ def main() -> None:
         "over pretraining seeds (the independent unit; RLHF seeds averaged within each), as "
         "`oversight_lab.metrics.stats` computes them. Every other table in docs/ is exploratory.",
         "",
-        f"Machine: {cpu_model()}, {__import__('os').cpu_count()} CPUs; commit {commit}; "
-        f"{time.strftime('%Y-%m-%d')}. CPU kernels differ between processor models, so the numbers differ on "
-        "another machine; the verdicts are what should hold.",
+        f"Machine: {cpu_model()}, {os.cpu_count()} CPUs; written at commit {commit} on "
+        f"{time.strftime('%Y-%m-%d')}; each run's own commit is in its row. CPU kernels differ between processor "
+        "models, so the numbers differ on another machine; the verdicts are what should hold. Wall times are "
+        "those of the runs, with the machine's 15-minute load average after each (other processes slow a run).",
         "",
     ]
     for name in args.names:

@@ -191,7 +191,9 @@ def test_analysis_against_hand_computed_values():
             _row("control", s, "bon", 8, 0.5, 0.5, 0.0, 0.0),
         ]
     table = {"flawed": {0: {}, 1: {}}, "control": {0: {}, 1: {}}}
-    r = ANALYSES["absent_supervisor"](table, rows, {"n_bon": 16, "failures": ["fail/undisclosed_toxic"]})
+    r = ANALYSES["absent_supervisor"](
+        table, rows, {"n_bon": 16, "failures": ["fail/undisclosed_toxic"], "units": [(0, 0), (0, 1)]}
+    )
     rl = r["policies"]["rl"]
     assert rl["flawed"]["gold_absent"]["mean"] == pytest.approx(-0.1)
     assert rl["flawed"]["gold_gap"]["mean"] == pytest.approx(0.7)
