@@ -86,9 +86,6 @@ def evaluate_checkpoint(
     row["kl/sqrt"] = float(np.sqrt(max(row["kl/seq_k1"], 0.0)))
     for key in fails[0]:
         row[key] = float(np.mean([f[key] for f in fails]))
-    toxic = row.get("fail/toxic", 0.0)
-    if "fail/disclosed_toxic" in row:
-        row["fail/disclosure_rate"] = row["fail/disclosed_toxic"] / toxic if toxic > 0 else float("nan")
     if hasattr(world, "derived_metrics"):  # optional world hook: rates conditioned on the task, gaps
         row.update(world.derived_metrics(row))
     return row
@@ -211,21 +208,20 @@ def _reward_model_accuracy(rm: RewardModel, held_out: list[Comparison], world: W
 
 def _trained_reward_model(backbone: Path, tok: Any, comparisons: list[Comparison], rm_cfg: RewardModelConfig,
                           seed: int) -> RewardModel:
-    """``train_reward_model``, or its members read back from the cache when ``cache`` is set.
+    """``train_reward_model``, or its members read back from the cache when ``rm_cfg.cache`` is set.
 
     The key is everything training sees: the comparisons as TRL reads them, the backbone's files, the training
     settings and the seed; not the aggregate, so mean, min and uwo cells of a sweep share one trained ensemble.
-    A lock makes a concurrent job with the same key wait for the first to finish instead of training again.
+    A concurrent job with the same key waits for the first to finish instead of training again.
     """
     if not rm_cfg.cache:
         return train_reward_model(backbone, tok, comparisons, rm_cfg, seed=seed)
     import hashlib
-    import os
-    import shutil
+
     from transformers import AutoModelForSequenceClassification
 
+    from oversight_lab.cache import cache_dir, load_or_build
     from oversight_lab.feedback.records import to_trl
-    from oversight_lab.models.tiny import cache_dir
 
     h = hashlib.sha256()
     # the key's settings: the training ones (as before the configs were unified, so cached members stay valid)
@@ -234,27 +230,18 @@ def _trained_reward_model(backbone: Path, tok: Any, comparisons: list[Comparison
     for f in sorted(Path(backbone).iterdir()):
         if f.is_file():
             h.update(f.name.encode() + f.read_bytes())
-    path = cache_dir() / "reward_models" / h.hexdigest()[:24]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        try:
-            import fcntl
 
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # no POSIX locks: a concurrent job may train the same members, identically
-            pass
-        if (path / "train_log.json").exists():
-            members = [AutoModelForSequenceClassification.from_pretrained(path / f"member-{m}").eval()
-                       for m in range(rm_cfg.ensemble_size)]
-            log = json.loads((path / "train_log.json").read_text())
-            return RewardModel(members, tok, rm_cfg.aggregate, rm_cfg.uwo_lambda, train_log=log)
-        rm = train_reward_model(backbone, tok, comparisons, rm_cfg, seed=seed)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    def load(path: Path) -> RewardModel:
+        members = [AutoModelForSequenceClassification.from_pretrained(path / f"member-{m}").eval()
+                   for m in range(rm_cfg.ensemble_size)]
+        log = json.loads((path / "train_log.json").read_text())
+        return RewardModel(members, tok, rm_cfg.aggregate, rm_cfg.uwo_lambda, train_log=log)
+
+    def save(rm: RewardModel, tmp: Path) -> None:
         for m, member in enumerate(rm.members):
             member.save_pretrained(tmp / f"member-{m}")
         (tmp / "train_log.json").write_text(json.dumps(rm.train_log))
-        try:
-            os.replace(tmp, path)  # atomic: a killed job never leaves half an ensemble
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+    rm, _ = load_or_build(cache_dir() / "reward_models" / h.hexdigest()[:24], load,
+                          lambda: train_reward_model(backbone, tok, comparisons, rm_cfg, seed=seed), save)
     return rm

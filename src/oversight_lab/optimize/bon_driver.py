@@ -32,16 +32,15 @@ def run(ctx: ArmContext, cfg: BestOfNConfig) -> None:
 def sample_pool(policy: Policy, prompts: list[str], n: int, seed: int, cache: bool) -> list[list[str]]:
     """``policy.sample(prompts, n, seed)``, kept in the cache when ``cache`` is set.
 
-    The pool depends only on the initial policy (its weights), the prompts, n and the seed, so every cell of a
-    sweep that shares them (reward-model sizes, data sizes, ensembles) reads one pool instead of resampling it.
+    The pool depends only on the initial policy (its weights), the prompts, n and the seed, so every cell of
+    a sweep that shares them (reward-model sizes, data sizes, ensembles) reads one pool, not a resample.
     """
     if not cache:
         return policy.sample(prompts, n=n, seed=seed)
     import gzip
     import hashlib
-    import os
 
-    from oversight_lab.models.tiny import cache_dir
+    from oversight_lab.cache import cache_dir, load_or_build
 
     h = hashlib.sha256()
     for name, tensor in sorted(policy.model.state_dict().items()):
@@ -49,21 +48,12 @@ def sample_pool(policy: Policy, prompts: list[str], n: int, seed: int, cache: bo
         h.update(tensor.detach().cpu().contiguous().numpy().tobytes())
     h.update(json.dumps([prompts, n, seed, policy.max_new_tokens, policy.word_level,
                          sorted(policy.tokenizer.get_vocab().items())]).encode())
-    path = cache_dir() / "pools" / f"{h.hexdigest()[:24]}.json.gz"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.with_name(f".{path.name}.lock"), "w") as lock:
-        try:  # a concurrent job with the same pool waits for it instead of sampling it again
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:
-            pass
-        if path.exists():
-            return json.loads(gzip.decompress(path.read_bytes()))
-        pool = policy.sample(prompts, n=n, seed=seed)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(gzip.compress(json.dumps(pool).encode()))
-        os.replace(tmp, path)  # atomic: a killed job never leaves half a pool
+    pool, _ = load_or_build(
+        cache_dir() / "pools" / f"{h.hexdigest()[:24]}.json.gz",
+        lambda path: json.loads(gzip.decompress(path.read_bytes())),
+        lambda: policy.sample(prompts, n=n, seed=seed),
+        lambda pool, tmp: tmp.write_bytes(gzip.compress(json.dumps(pool).encode())),
+    )
     return pool
 
 
@@ -81,33 +71,31 @@ def best_of_n_rows(cfg: BestOfNConfig, initial: Policy, world: World, rm: Reward
     u_tasks = [tasks[j] for j, _ in index]
     u_text = [c for _, c in index]
     u_proxy = rm.score([t.prompt for t in u_tasks], u_text)
-    answers = [world.parse(t, c) for t, c in zip(u_tasks, u_text)]
-    fails = [world.failure_metrics(t, a) for t, a in zip(u_tasks, answers)]
+    answers = [world.parse(t, c) for t, c in zip(u_tasks, u_text, strict=True)]
+    fails = [world.failure_metrics(t, a) for t, a in zip(u_tasks, answers, strict=True)]
     names = ["gold/mean", "proxy/mean", "evaluator/mean", *fails[0].keys()]
     u_values = np.stack([
-        [world.gold(t, a) for t, a in zip(u_tasks, answers)],
+        [world.gold(t, a) for t, a in zip(u_tasks, answers, strict=True)],
         u_proxy,
-        [evaluator.score(t, c) or 0.0 for t, c in zip(u_tasks, u_text)],
+        [evaluator.score(t, c) or 0.0 for t, c in zip(u_tasks, u_text, strict=True)],
         *[[f[k] for f in fails] for k in fails[0]],
     ], axis=-1)
     proxy = u_proxy[inverse].reshape(len(tasks), n_pool)
     values = u_values[inverse].reshape(len(tasks), n_pool, len(names))
     ns = np.unique(np.concatenate([2 ** np.arange(int(np.log2(n_pool)) + 1), [n_pool]])).astype(int)
     curve = bon_curve(proxy, values, ns)
-    # The plug-in exact KL: best-of-n over the pool's empirical distribution (Beirami et al. 2024). The analytic
+    # The plug-in exact KL: best-of-n over the pool's empirical distribution (Beirami et al. 2024). The
+    # analytic
     # log n − (n−1)/n overstates it once n approaches 1 / P(the proxy's favourite answer).
     task_of = np.array([j for j, _ in index])
     counts = np.bincount(inverse, minlength=len(index)).astype(float)
     exact = np.array([[exact_bon_kl(counts[task_of == j] / n_pool, u_proxy[task_of == j], int(n))
                        for j in range(len(tasks))] for n in ns]).mean(axis=1)
     rows = []
-    for n, vals, kl_pool in zip(ns, curve, exact):
+    for n, vals, kl_pool in zip(ns, curve, exact, strict=True):
         kl = float(bon_kl(n))
-        metrics = dict(zip(names, map(float, vals)))
-        toxic = metrics.get("fail/toxic", 0.0)
-        if "fail/disclosed_toxic" in metrics:
-            metrics["fail/disclosure_rate"] = metrics["fail/disclosed_toxic"] / toxic if toxic > 0 else float("nan")
-        if hasattr(world, "derived_metrics"):
+        metrics = dict(zip(names, map(float, vals), strict=True))
+        if hasattr(world, "derived_metrics"):  # optional world hook: rates conditioned on the task, gaps
             metrics.update(world.derived_metrics(metrics))
         rows.append({"arm": arm, "seed": seed, "optimizer": "bon", "step": int(n), "n": int(n),
                      "kl/bon_exact_pool": float(kl_pool),

@@ -179,16 +179,8 @@ def pretrain_lock(world: World, cfg: TinyConfig) -> Iterator[None]:
     import json
     from dataclasses import asdict
 
-    from oversight_lab.models.tiny import cache_dir
+    from oversight_lab.cache import cache_dir, locked
 
     tag = hashlib.sha256(json.dumps([world.describe(), asdict(cfg)], sort_keys=True).encode()).hexdigest()[:16]
-    lock_path = cache_dir() / "pretrained" / f".{world.name}-{tag}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        try:
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # no POSIX locks: concurrent jobs may pretrain twice, with identical results
-            pass
+    with locked(cache_dir() / "pretrained" / f"{world.name}-{tag}"):
         yield
