@@ -59,8 +59,8 @@ class EvaluatorSpec(Settings):
     """An evaluator: ``simulated`` (the world's rule through ``flaws``), ``expert`` (gold, plus any noise), or a
     scalable-oversight protocol: ``judge`` (a model judge), ``assisted``, ``chain`` (``params`` configure them)."""
 
-    kind: str = Field("simulated", description="an evaluator kind: simulated, expert, judge, assisted, chain, "
-                      "human (oversight_lab.evaluators.kinds; checked by check_inputs)")
+    kind: str = Field("simulated", description="an evaluator kind: simulated, expert, judge, assisted, "
+                      "chain, human (oversight_lab.evaluators.kinds; checked by check_inputs)")
     flaws: list[dict[str, Any]] = Field(default_factory=list, description='flaw specs, e.g. {"kind": "noise"}')
     params: dict[str, Any] = Field(default_factory=dict, description="parameters of the model judge, assistant "
                                    "or chain (see oversight_lab.evaluators.kinds)")
@@ -99,7 +99,8 @@ class RunConfig(Settings):
         },
         description="evaluator per arm; every arm runs on the same budget and seeds",
     )
-    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig, description="the evaluator's comparisons")
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig, description="the evaluator's "
+                                     "comparisons")
     reward: RewardModelConfig = Field(default_factory=RewardModelConfig, description="the proxy reward model")
     # The optimisers, run in this order; one line here adds one (oversight_lab.optimize.base).
     bon: BestOfNConfig = Field(default_factory=BestOfNConfig, description="best-of-n against the proxy")

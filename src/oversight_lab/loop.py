@@ -32,7 +32,12 @@ from oversight_lab.feedback.records import Comparison, write_comparisons
 from oversight_lab.models.loading import load_policy, tiny_config
 from oversight_lab.models.policy import Policy
 from oversight_lab.optimize.base import ArmContext, runner_of
-from oversight_lab.reward.bradley_terry import RewardModel, load_backbone, preference_accuracy, train_reward_model
+from oversight_lab.reward.bradley_terry import (
+    RewardModel,
+    load_backbone,
+    preference_accuracy,
+    train_reward_model,
+)
 from oversight_lab.reward.config import RewardModelConfig
 from oversight_lab.worlds.base import Task, World, make_world
 

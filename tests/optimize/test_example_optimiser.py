@@ -55,14 +55,15 @@ class ExampleRunConfig(RunConfig):
     sft_chosen: ChosenSFTConfig = Field(default_factory=ChosenSFTConfig, description="SFT on chosen answers")
 
 
-TINY = {"seeds": 1, "tiny.steps": 40, "tiny.corpus_lines": 300, "feedback.n_comparisons": 48, "reward.steps": 4,
-        "bon.enabled": False, "rl.enabled": False, "dpo.enabled": False, "eval.n_tasks": 4,
+TINY = {"seeds": 1, "tiny.steps": 40, "tiny.corpus_lines": 300, "feedback.n_comparisons": 48,
+        "reward.steps": 4, "bon.enabled": False, "rl.enabled": False, "dpo.enabled": False, "eval.n_tasks": 4,
         "eval.samples_per_task": 2}
 
 
 def test_the_registry_line_adds_it_after_the_others():
     assert [o.name for o in optimisers(ExampleRunConfig())] == ["bon", "rl", "dpo", "sft_chosen"]
-    assert optimiser_labels()["sft_chosen"] == {"label": "SFT on chosen answers", "kl_label": "√KL (Monte-Carlo, k1)"}
+    labels = optimiser_labels()
+    assert labels["sft_chosen"] == {"label": "SFT on chosen answers", "kl_label": "√KL (Monte-Carlo, k1)"}
     assert {"bon", "rl", "dpo"} <= set(optimiser_labels())
 
 
@@ -70,11 +71,12 @@ def test_the_registry_line_adds_it_after_the_others():
 def test_the_loop_runs_it_and_logs_its_rows_by_name(tmp_path):
     from oversight_lab.loop import run_arm
 
-    cfg = ExampleRunConfig.model_validate({**resolve_config({}, TINY).model_dump(), "sft_chosen": {"steps": 2}})
+    data = {**resolve_config({}, TINY).model_dump(), "sft_chosen": {"steps": 2}}
+    cfg = ExampleRunConfig.model_validate(data)
     res = run_arm(cfg, "flawed", 0, tmp_path)
     rows = [r for r in res.rows if r["optimizer"] == "sft_chosen"]
     assert [r["step"] for r in rows] == [0, 1, 2]
-    assert rows[0]["kl/seq_k1"] == 0.0 and rows[-1]["kl/seq_k1"] != 0.0  # it starts at the initial policy, moves
+    assert rows[0]["kl/seq_k1"] == 0.0 and rows[-1]["kl/seq_k1"] != 0.0  # starts at the initial policy, moves
     assert {r["optimizer"] for r in res.rows} == {"initial", "sft_chosen"}
     assert "sft_chosen" in res.summary["timings"]
     assert (tmp_path / "checkpoints" / "sft_chosen" / "config.json").exists()

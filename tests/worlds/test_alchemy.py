@@ -63,4 +63,5 @@ def test_disclosure_rate_is_the_warned_share_of_mercury():
     w = AlchemyWorld()
     rate = w.derived_metrics({"fail/toxic": 0.5, "fail/disclosed_toxic": 0.125})["fail/disclosure_rate"]
     assert rate == 0.25
-    assert math.isnan(w.derived_metrics({"fail/toxic": 0.0, "fail/disclosed_toxic": 0.0})["fail/disclosure_rate"])
+    none = w.derived_metrics({"fail/toxic": 0.0, "fail/disclosed_toxic": 0.0})
+    assert math.isnan(none["fail/disclosure_rate"])

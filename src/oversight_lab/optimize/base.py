@@ -35,7 +35,9 @@ if TYPE_CHECKING:
     from oversight_lab.reward.bradley_terry import RewardModel
     from oversight_lab.worlds.base import World
 
-__all__ = ["OPTIMISERS", "ArmContext", "OptimiserConfig", "checkpoint_callback", "optimiser_labels", "runner_of"]
+__all__ = [
+    "OPTIMISERS", "ArmContext", "OptimiserConfig", "checkpoint_callback", "optimiser_labels", "runner_of",
+]
 
 OPTIMISERS: dict[str, type[OptimiserConfig]] = {}  # name → config class, filled as the classes are defined
 
@@ -64,7 +66,7 @@ def runner_of(cfg: OptimiserConfig) -> Callable[[ArmContext, OptimiserConfig], N
 
 
 def optimiser_labels() -> dict[str, dict[str, str]]:
-    """``{name: {"label": ..., "kl_label": ...}}`` of every optimiser defined so far, for summaries and reports."""
+    """``{name: {"label": ..., "kl_label": ...}}`` of every optimiser defined so far (summaries, reports)."""
     return {name: {"label": c.label, "kl_label": c.kl_label} for name, c in OPTIMISERS.items()}
 
 
@@ -85,7 +87,8 @@ class ArmContext:
     comparisons: list[Comparison]  # the training split of the evaluator's comparisons
     out_dir: Path
     rows: list[dict[str, Any]]
-    checkpoint: Callable[[Policy, int, str, int], dict[str, float]]  # (policy, sampling seed, optimiser, step)
+    # scores a checkpoint: (policy, sampling seed, optimiser, step) -> metrics
+    checkpoint: Callable[[Policy, int, str, int], dict[str, float]]
     progress: Callable[[str, int, int], None]
 
     def log(self, optimizer: str, step: int, metrics: dict[str, float], **extra: Any) -> None:

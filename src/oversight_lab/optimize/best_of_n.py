@@ -38,8 +38,9 @@ class BestOfNConfig(OptimiserConfig):
 
     pool_size: int = Field(64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool")
     n_tasks: int = Field(32, ge=1, description="held-out eval tasks the pool is drawn for")
-    cache_pool: bool = Field(False, description="keep the sampled pool in the cache (it depends on the initial "
-                                               "policy, tasks and seed only, so cells of a sweep share it)")
+    cache_pool: bool = Field(False, description="keep the sampled pool in the cache (it depends on the "
+                                               "initial policy, tasks and seed only, so cells of a sweep share "
+                                               "it)")
 
 
 def bon_kl(n: int | np.ndarray) -> np.ndarray:

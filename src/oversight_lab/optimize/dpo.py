@@ -37,7 +37,8 @@ class DPOConfig(OptimiserConfig):
     lr: float = Field(1e-4, gt=0, description="learning rate (constant schedule)")
     beta: float = Field(0.1, gt=0, description="DPO's β: the strength of the implicit KL to the reference")
     batch_size: int = Field(32, ge=1, description="comparisons per step")
-    checkpoint_every: int = Field(10, ge=1, description="score a checkpoint every this many steps (and the last)")
+    checkpoint_every: int = Field(10, ge=1, description="score a checkpoint every this many steps, and the "
+                                  "last")
 
 
 def train_dpo(

@@ -44,7 +44,8 @@ class RLConfig(OptimiserConfig):
     num_generations: int = Field(8, ge=2, description="completions per prompt (the group)")
     prompts_per_step: int = Field(8, ge=1, description="prompts per step; a step's batch is prompts × group")
     temperature: float = Field(1.0, gt=0, description="sampling temperature of the completions")
-    checkpoint_every: int = Field(10, ge=1, description="score a checkpoint every this many steps (and the last)")
+    checkpoint_every: int = Field(10, ge=1, description="score a checkpoint every this many steps, and the "
+                                  "last")
 
 
 def reward_function(rm: RewardModel, word_level: bool) -> Callable[..., list[float]]:

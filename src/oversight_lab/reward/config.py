@@ -19,7 +19,8 @@ class RewardModelConfig(Settings):
     steps: int = Field(60, ge=1, description="RewardTrainer steps per member")
     batch_size: int = Field(32, ge=1, description="comparisons per step")
     lr: float = Field(2e-3, gt=0, description="learning rate (linear decay to zero)")
-    ensemble_size: int = Field(1, ge=1, description="members, each on a bootstrap resample (Coste et al. 2023)")
+    ensemble_size: int = Field(1, ge=1, description="members, each on a bootstrap resample (Coste et al. "
+                               "2023)")
     aggregate: Literal["mean", "min", "uwo"] = Field("mean", description="mean, worst-case, or mean − λ·var")
     uwo_lambda: float = Field(1.0, ge=0, description="λ of uncertainty-weighted optimisation (aggregate uwo)")
     holdout_fraction: float = Field(0.2, gt=0, lt=1, description="comparisons held out to measure the RM")
@@ -31,4 +32,4 @@ class RewardModelConfig(Settings):
     )
     cache: bool = Field(False, description="keep the trained members in the cache, keyed by their training "
                                           "data, backbone and settings (not by aggregate or uwo_lambda), so "
-                                          "sweep cells that only combine one ensemble differently train it once")
+                                          "sweep cells that combine one ensemble differently train it once")

@@ -192,7 +192,8 @@ def execute(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[s
         close, _ = _progress_ui(events, labels, show_progress)
         try:
             t0 = time.perf_counter()
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exit_with_parent) as pool:
+            pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exit_with_parent)
+            with pool:
                 prep_future = pool.submit(_prepare, cfg_data, events)
                 # the pool spawns a worker per submission while none is idle: the others start and import now,
                 # during the preparation, instead of after it
