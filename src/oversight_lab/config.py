@@ -1,11 +1,18 @@
-"""The one typed config of ``oversight-lab run``, and ``--set key=value`` overrides.
+"""The one typed config of ``oversight-lab run``: ``RunConfig``, composed of the configs each method owns;
+``--set key=value`` overrides; and :func:`check_inputs`, the one place a run's inputs are checked.
 
-Every field is documented here; scenarios are small override dicts on top of the defaults; the resolved config
-is written into every run directory. A bad key or value raises ``ConfigError`` with the dotted key, and the CLI
-turns it into a one-line error and exit code 2 before anything is written. :func:`check_inputs` is the one
-place where a run's inputs are checked beyond their types (a known world, a loadable policy, buildable
-evaluators, a usable run directory); the CLI calls it before any job starts, and so does the grid loader for
-every cell.
+Each method's config lives with its code and is documented there, field by field: ``optimize/best_of_n.py``
+(``bon.*``), ``optimize/rl.py`` (``rl.*``), ``optimize/dpo.py`` (``dpo.*``), ``reward/config.py``
+(``reward.*``); the rest is documented here. Their defaults are the defaults: nothing else holds another set.
+Scenarios are small override dicts on top of them; the resolved config is written into every run directory.
+
+A bad key or value raises ``ConfigError`` with the dotted key, and the CLI turns it into a one-line error and
+exit code 2 before anything is written. Field constraints are checked on construction; :func:`check_inputs`
+checks what types cannot (a known world, a loadable policy, buildable evaluators, a usable run directory); the
+CLI calls it before any job starts, and so does the grid loader for every cell.
+
+This module composes the method configs, so it sits above ``optimize/`` and ``reward/`` (and below ``loop``):
+see docs/architecture.md.
 """
 
 from __future__ import annotations
@@ -16,12 +23,19 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
+
+from oversight_lab.optimize.best_of_n import BestOfNConfig
+from oversight_lab.optimize.dpo import DPOConfig
+from oversight_lab.optimize.rl import RLConfig
+from oversight_lab.reward.config import RewardModelConfig
+from oversight_lab.settings import ConfigError, Settings
 
 __all__ = [
-    "ConfigError", "TinyModelConfig", "EvaluatorSpec", "FeedbackConfig", "RewardModelConfig", "BestOfNConfig",
-    "RLSettings", "DPOSettings", "CheckpointEvalConfig", "RunConfig", "SEED_BLOCKS", "apply_overrides",
-    "check_inputs", "check_out", "check_policy", "parse_set", "replicates", "resolve_config", "seed_block_overrides",
+    "BestOfNConfig", "CheckpointEvalConfig", "ConfigError", "DPOConfig", "EvaluatorSpec", "FeedbackConfig",
+    "RLConfig", "RewardModelConfig", "RunConfig", "SEED_BLOCKS", "TinyModelConfig", "apply_overrides",
+    "check_inputs", "check_out", "check_policy", "optimisers", "parse_set", "replicates", "resolve_config",
+    "seed_block_overrides",
 ]
 
 # The first pretraining and RLHF seed of each block. Development uses seeds below 1000; the confirm and
@@ -30,15 +44,7 @@ __all__ = [
 SEED_BLOCKS: dict[str, int] = {"dev": 0, "confirm": 1000, "replicate": 2000}
 
 
-class ConfigError(ValueError):
-    """A config key or value is wrong; the message names it."""
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-
-class TinyModelConfig(_Strict):
+class TinyModelConfig(Settings):
     """The tiny GPT-2 evaluatee pretrained in-process (used when ``policy == "tiny"``)."""
 
     n_layer: int = Field(2, ge=1, description="transformer layers")
@@ -57,74 +63,31 @@ class TinyModelConfig(_Strict):
     )
 
 
-class EvaluatorSpec(_Strict):
+class EvaluatorSpec(Settings):
     """An evaluator: ``simulated`` (the world's rule through ``flaws``), ``expert`` (gold, plus any noise), or a
     scalable-oversight protocol: ``judge`` (a model judge), ``assisted``, ``chain`` (``params`` configure them)."""
 
-    kind: Literal["simulated", "expert", "judge", "assisted", "chain", "human"] = "simulated"
+    kind: str = Field("simulated", description="an evaluator kind: simulated, expert, judge, assisted, "
+                      "chain, human (oversight_lab.evaluators.kinds; checked by check_inputs)")
     flaws: list[dict[str, Any]] = Field(default_factory=list, description='flaw specs, e.g. {"kind": "noise"}')
     params: dict[str, Any] = Field(default_factory=dict, description="parameters of the model judge, assistant "
                                    "or chain (see oversight_lab.evaluators.kinds)")
 
 
-class FeedbackConfig(_Strict):
+class FeedbackConfig(Settings):
+    """The comparisons the evaluator gives (``feedback.*``)."""
+
     n_comparisons: int = Field(800, ge=10, description="pairs sampled from the initial policy and compared")
 
 
-class RewardModelConfig(_Strict):
-    steps: int = Field(60, ge=1, description="RewardTrainer steps per member")
-    batch_size: int = Field(32, ge=1)
-    lr: float = Field(2e-3, gt=0)
-    ensemble_size: int = Field(1, ge=1, description="members, each on a bootstrap resample (Coste et al. 2023)")
-    aggregate: Literal["mean", "min", "uwo"] = Field("mean", description="mean, worst-case, or mean − λ·var")
-    uwo_lambda: float = Field(1.0, ge=0)
-    holdout_fraction: float = Field(0.2, gt=0, lt=1, description="comparisons held out to measure the RM")
-    backbone: str = Field(
-        "policy", pattern=r"^(policy|tiny:[1-9][0-9]*x[1-9][0-9]*)$",
-        description='"policy" (the evaluatee\'s pretrained LM) or "tiny:<layers>x<width>", a tiny GPT-2 of that '
-                    "size pretrained (and cached) on the world's corpus with the tiny.* budget: reward models of "
-                    "different sizes (Gao et al. 2022)",
-    )
-    cache: bool = Field(False, description="keep the trained members in the cache, keyed by their training data, "
-                                          "backbone and settings (not by aggregate or uwo_lambda), so sweep cells "
-                                          "that only combine one ensemble differently train it once")
+class CheckpointEvalConfig(Settings):
+    """What every checkpoint is scored on (``eval.*``)."""
 
-
-class BestOfNConfig(_Strict):
-    enabled: bool = True
-    pool_size: int = Field(64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool")
-    n_tasks: int = Field(32, ge=1)
-    cache_pool: bool = Field(False, description="keep the sampled pool in the cache (it depends on the initial "
-                                               "policy, tasks and seed only, so cells of a sweep share it)")
-
-
-class RLSettings(_Strict):
-    enabled: bool = True
-    algorithm: Literal["grpo", "rloo"] = "grpo"
-    steps: int = Field(40, ge=1)
-    lr: float = Field(2e-4, gt=0)
-    beta: float = Field(0.05, ge=0, description="KL penalty coefficient to the initial policy")
-    num_generations: int = Field(8, ge=2, description="completions per prompt (the group)")
-    prompts_per_step: int = Field(8, ge=1)
-    temperature: float = Field(1.0, gt=0)
-    checkpoint_every: int = Field(10, ge=1)
-
-
-class DPOSettings(_Strict):
-    enabled: bool = True
-    steps: int = Field(10, ge=1)
-    lr: float = Field(1e-4, gt=0)
-    beta: float = Field(0.1, gt=0)
-    batch_size: int = Field(32, ge=1)
-    checkpoint_every: int = Field(10, ge=1)
-
-
-class CheckpointEvalConfig(_Strict):
     n_tasks: int = Field(32, ge=1, description="held-out eval tasks scored at every checkpoint")
-    samples_per_task: int = Field(4, ge=1)
+    samples_per_task: int = Field(4, ge=1, description="completions sampled per task at each checkpoint")
 
 
-class RunConfig(_Strict):
+class RunConfig(Settings):
     """Everything ``oversight-lab run`` does, for one scenario."""
 
     scenario: str = Field("alchemist", description="the named scenario these settings came from")
@@ -139,8 +102,9 @@ class RunConfig(_Strict):
     world: str = Field("alchemy", description="a registered world")
     world_params: dict[str, Any] = Field(default_factory=dict, description="the world's constructor arguments")
     policy: str = Field("tiny", description='"tiny" (pretrained here) or "hf:<name or path>"')
-    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig)
-    max_new_tokens: int = Field(8, ge=1)
+    tiny: TinyModelConfig = Field(default_factory=TinyModelConfig,
+                                  description="the tiny evaluatee (policy tiny) and its pretraining")
+    max_new_tokens: int = Field(8, ge=1, description="longest completion the policy samples, in tokens")
     arms: dict[str, EvaluatorSpec] = Field(
         default_factory=lambda: {
             # an imperfect human (Bradley–Terry choice noise and 10% careless flips) who does not know which
@@ -153,12 +117,15 @@ class RunConfig(_Strict):
         },
         description="evaluator per arm; every arm runs on the same budget and replicates",
     )
-    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig)
-    reward: RewardModelConfig = Field(default_factory=RewardModelConfig)
-    bon: BestOfNConfig = Field(default_factory=BestOfNConfig)
-    rl: RLSettings = Field(default_factory=RLSettings)
-    dpo: DPOSettings = Field(default_factory=DPOSettings)
-    eval: CheckpointEvalConfig = Field(default_factory=CheckpointEvalConfig)
+    feedback: FeedbackConfig = Field(default_factory=FeedbackConfig, description="the evaluator's "
+                                     "comparisons")
+    reward: RewardModelConfig = Field(default_factory=RewardModelConfig, description="the proxy reward model")
+    # The optimisers, run in this order; one line here adds one (oversight_lab.optimize.base).
+    bon: BestOfNConfig = Field(default_factory=BestOfNConfig, description="best-of-n against the proxy")
+    rl: RLConfig = Field(default_factory=RLConfig, description="RL against the proxy with a KL penalty")
+    dpo: DPOConfig = Field(default_factory=DPOConfig, description="DPO on the comparisons")
+    eval: CheckpointEvalConfig = Field(default_factory=CheckpointEvalConfig,
+                                       description="how every checkpoint is scored")
     workers: int = Field(2, ge=1, description="processes running (arm, seed) jobs in parallel")
     item_eval: bool = Field(False, description="answer the world's fixed items deterministically at every "
                                                "checkpoint (items.jsonl; per-item before/after statistics)")
@@ -238,6 +205,13 @@ def apply_overrides(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str
             raise ConfigError(f"unknown config key {dotted!r}")
         node[last] = value
     return out
+
+
+def optimisers(cfg: RunConfig) -> list[Any]:
+    """The optimiser configs of ``cfg`` (every field holding an ``OptimiserConfig``), in field order."""
+    from oversight_lab.optimize.base import OptimiserConfig
+
+    return [v for v in (getattr(cfg, k) for k in type(cfg).model_fields) if isinstance(v, OptimiserConfig)]
 
 
 def resolve_config(scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> RunConfig:

@@ -1,6 +1,16 @@
 import pytest
 
-from oversight_lab.config import ConfigError, parse_set, resolve_config
+from oversight_lab.config import (
+    BestOfNConfig,
+    ConfigError,
+    DPOConfig,
+    RewardModelConfig,
+    RLConfig,
+    RunConfig,
+    parse_set,
+    resolve_config,
+)
+from oversight_lab.settings import Settings
 
 
 def test_defaults_and_overrides():
@@ -69,3 +79,24 @@ def test_an_hf_policy_is_one_pretrained_model():
     assert cfg.pretrain_seeds == 1
     with pytest.raises(ConfigError, match="pretrain_seeds"):
         resolve_config({}, {"policy": "hf:/some/dir", "pretrain_seeds": 3})
+
+
+def _fields(model, prefix=""):
+    for name, field in type(model).model_fields.items():
+        value = getattr(model, name)
+        yield f"{prefix}{name}", field
+        if isinstance(value, Settings):
+            yield from _fields(value, f"{prefix}{name}.")
+
+
+def test_every_field_is_documented():
+    undocumented = [key for key, field in _fields(RunConfig()) if not (field.description or "").strip()]
+    assert undocumented == []
+
+
+def test_one_set_of_defaults_the_method_configs_own():
+    cfg = RunConfig()
+    assert cfg.rl == RLConfig() and (cfg.rl.steps, cfg.rl.lr, cfg.rl.beta) == (40, 2e-4, 0.05)
+    assert cfg.dpo == DPOConfig() and cfg.dpo.steps == 10
+    assert cfg.reward == RewardModelConfig() and cfg.reward.steps == 60
+    assert cfg.bon == BestOfNConfig()

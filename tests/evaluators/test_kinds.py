@@ -53,4 +53,5 @@ def test_human_kind_needs_a_study_server():
 
 
 def test_absent_supervisor_is_an_evaluator_flaw():
-    assert check_spec("simulated", [{"kind": "absent_supervisor", "reads": 1}], {})[0] == AbsentSupervisor(reads=1)
+    built = check_spec("simulated", [{"kind": "absent_supervisor", "reads": 1}], {})
+    assert built == [AbsentSupervisor(reads=1)]

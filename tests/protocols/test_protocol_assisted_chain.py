@@ -54,7 +54,8 @@ def test_assisted_beats_unaided_and_the_gain_shrinks_as_the_assistant_errs(world
     for noise in (0.0, 0.2, 0.5):
         evs = [
             build_kind(
-                world, "assisted", [f.config() for f in weak_flaws], {"label_noise": noise, "n_labels": 12}, s, "a"
+                world, "assisted", [f.config() for f in weak_flaws], {"label_noise": noise, "n_labels": 12},
+                s, "a",
             )
             for s in SEEDS
         ]

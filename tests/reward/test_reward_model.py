@@ -6,7 +6,8 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from oversight_lab.feedback import Comparison
 from oversight_lab.models.tokenizer import build_word_tokenizer
-from oversight_lab.reward.bradley_terry import RewardConfig, preference_accuracy, train_reward_model
+from oversight_lab.reward.bradley_terry import preference_accuracy, train_reward_model
+from oversight_lab.reward.config import RewardModelConfig
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +58,7 @@ def test_bradley_terry_fit_recovers_known_utilities(backbone):
     path, tok = backbone
     utilities = np.linspace(-2, 2, 8)
     rm = train_reward_model(
-        path, tok, synthetic(utilities, 1500, 0), RewardConfig(steps=250, lr=3e-3), seed=0
+        path, tok, synthetic(utilities, 1500, 0), RewardModelConfig(steps=250, lr=3e-3), seed=0
     )
     scores = rm.score(["q :"] * 8, [f" w{i}" for i in range(8)])
     assert stats.spearmanr(scores, utilities).statistic > 0.95
@@ -79,7 +80,7 @@ def test_bradley_terry_fit_recovers_known_utilities(backbone):
 def test_ensemble_aggregates(backbone):
     path, tok = backbone
     utilities = np.linspace(-2, 2, 8)
-    cfg = RewardConfig(steps=40, lr=3e-3, ensemble_size=3, aggregate="min")
+    cfg = RewardModelConfig(steps=40, lr=3e-3, ensemble_size=3, aggregate="min")
     rm = train_reward_model(path, tok, synthetic(utilities, 300, 2), cfg, seed=1)
     s = rm.member_scores(["q :"] * 8, [f" w{i}" for i in range(8)])
     assert s.shape == (3, 8)

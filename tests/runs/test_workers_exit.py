@@ -1,5 +1,5 @@
-"""Worker processes end with their parent: after ``kill -9`` of ``oversight-lab run`` its pool workers (and the
-event queue's manager) are gone within seconds instead of finishing the queued jobs and lingering.
+"""Worker processes end with their parent: after ``kill -9`` of ``oversight-lab run`` its pool workers (and
+the event queue's manager) are gone within seconds instead of finishing the queued jobs and lingering.
 (The sweep's case, with a resume to identical numbers, is in tests/sweep/test_sweep.py.)"""
 
 from __future__ import annotations
@@ -17,8 +17,9 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
-TINY = ["tiny.steps=40", "tiny.corpus_lines=300", "feedback.n_comparisons=48", "reward.steps=4", "bon.pool_size=8",
-        "bon.n_tasks=4", "rl.steps=4", "rl.checkpoint_every=2", "dpo.steps=4", "eval.n_tasks=4", "seeds=3"]
+TINY = ["tiny.steps=40", "tiny.corpus_lines=300", "feedback.n_comparisons=48", "reward.steps=4",
+        "bon.pool_size=8", "bon.n_tasks=4", "rl.steps=4", "rl.checkpoint_every=2", "dpo.steps=4",
+        "eval.n_tasks=4", "seeds=3"]
 
 
 def test_killed_run_leaves_no_worker(tmp_path: Path) -> None:

@@ -123,7 +123,7 @@ def test_killed_sweep_resumes_to_identical_results(local_sweep, tmp_path):
         os.kill(proc.pid, signal.SIGKILL)  # the CLI alone, mid-way: its pool workers must end with it
         proc.wait(timeout=60)
         _, alive = psutil.wait_procs(workers, timeout=10)
-        assert workers and not alive, f"workers alive 10 s after the sweep was killed: {[p.pid for p in alive]}"
+        assert workers and not alive, f"alive 10 s after the sweep was killed: {[p.pid for p in alive]}"
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)

@@ -47,7 +47,7 @@ ABSENT = "supervisor absent ."
 def _source_hash(obj: Any) -> str:
     """The code of the file defining ``obj``'s class: the pretraining cache hashes only this file, so the base
     world's code goes into ``describe()`` (a change to it must retrain the evaluatee)."""
-    from oversight_lab.models.tiny import code_hash
+    from oversight_lab.cache import code_hash
 
     return code_hash(Path(inspect.getfile(type(obj))))
 
