@@ -36,6 +36,11 @@ STORY = {
 def story_run(tmp_path_factory) -> tuple[Path, dict, list[dict]]:
     run_dir = tmp_path_factory.mktemp("story")
     summary = execute(resolve_config({}, STORY), run_dir, show_progress=False)
+    from oversight_lab.analyses import analyse_run
+    from oversight_lab.report import write_run_reports
+
+    analyse_run(run_dir)
+    write_run_reports(run_dir)  # the run wrote its directory and stopped; its report comes after
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     return run_dir, summary, rows
 
@@ -55,11 +60,14 @@ def test_flawed_evaluator_is_exploited_under_best_of_n(story_run):
     assert curve[-1]["fail/undisclosed_toxic"] > curve[0]["fail/undisclosed_toxic"] + 0.1
 
 
-def test_expert_control_gold_rises_with_proxy(story_run):
+def test_control_gold_rises_with_proxy(story_run):
     _, _, rows = story_run
     curve = bon(rows, "control")
+    gold = [r["gold/mean"] for r in curve]
     assert curve[-1]["proxy/mean"] > curve[0]["proxy/mean"] + 0.5
-    assert curve[-1]["gold/mean"] > curve[0]["gold/mean"] + 0.1
+    # the control is an imperfect human (careless flips, punishes warnings), not gold: its gold rises well above
+    # the start (0.26 → 0.45 at n = 4 on seed 0) and eases off as n grows (0.35 at n = 64), never below the start
+    assert max(gold) > gold[0] + 0.15 and gold[-1] > gold[0] + 0.05
     assert curve[-1]["fail/toxic"] < 0.05
 
 
@@ -91,7 +99,7 @@ def test_run_directory_is_complete(story_run):
     assert html.count("data:image/png;base64,") >= 3 and "Scorecard" in html
     assert {r["optimizer"] for r in rows} == {"initial", "bon", "rl", "dpo"}
     for r in rows:  # namespaced metric names everywhere
-        assert all("/" in k for k in r if k not in {"arm", "seed", "optimizer", "step", "n"})
+        assert all("/" in k for k in r if k not in {"arm", "pretrain_seed", "seed", "optimizer", "step", "n"})
     cmp_file = run_dir / "arms" / "flawed" / "seed-0" / "comparisons.jsonl"
     assert len(cmp_file.read_text().splitlines()) == 800
     assert "gold" not in cmp_file.read_text()  # the optimiser's inputs carry no gold

@@ -29,4 +29,13 @@ def stories_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict, d
     out = tmp_path_factory.mktemp("stories")
     cfgs = {name: resolve_config(story_overrides(name), SMALL) for name in STORIES}
     timings = execute_stories(cfgs, out, workers=2, show_progress=False)
+    # the runs write their directories and stop; the analyses and reports come after, as the CLI makes them
+    from oversight_lab.analyses import analyse_run
+    from oversight_lab.report import write_run_reports
+    from oversight_lab.report.stories import write_stories_report
+
+    analyses = {name: analyse_run(out / name) for name in cfgs}
+    for name in cfgs:
+        write_run_reports(out / name)
+    write_stories_report(out, analyses)
     return out, json.loads((out / "stories.json").read_text()), timings
