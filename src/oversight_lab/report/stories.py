@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from oversight_lab.metrics.failure import ece, mcnemar, reliability
+from oversight_lab.metrics.calibration import ece, mcnemar, reliability
 from oversight_lab.metrics.stats import mean_ci
 from oversight_lab.runs.rundir import read_rows
 from oversight_lab.scenarios.stories import STORIES, Measure, Story
