@@ -13,7 +13,7 @@ from oversight_lab.evals.cli import register
 from oversight_lab.evals.compare import compare_logs, write_comparison
 from oversight_lab.evals.report import render_compare_report
 from oversight_lab.evals.runner import run_eval
-from oversight_lab.evals.stats import mcnemar
+from oversight_lab.metrics.calibration import mcnemar_counts
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,9 @@ def test_compare_two_models_counts_discordant_pairs(hf_backend, tiny_hf_dir_b: P
     assert r["n_pairs"] == 40 and r["n_clusters"] == 8  # 8 questions × 5 personas, clustered by question
     b = sum(1 for it in r["items"] if it["hit_a"] and not it["hit_b"])
     c = sum(1 for it in r["items"] if not it["hit_a"] and it["hit_b"])
-    assert r["mcnemar"] == pytest.approx(mcnemar(b, c))
+    assert (r["mcnemar"]["b"], r["mcnemar"]["c"]) == (b, c)
+    assert r["mcnemar"]["p_exact"] == pytest.approx(mcnemar_counts(b, c).p_value)
+    assert r["mcnemar"]["p_chi2"] == pytest.approx(mcnemar_counts(b, c, exact=False).p_value)
     acc = r["metrics"]["sandbag/acc/control"]
     assert acc["delta"] == pytest.approx(acc["b"] - acc["a"])
     lo, hi = acc["ci"]

@@ -154,7 +154,8 @@ def choice_logprobs(task_name: str, options: dict[str, Any] | None = None) -> So
         for follow in make_task(task_name, **(options or {})).followup([first], hh_format()):
             records.append((await _score(follow, model)).to_record())
         state.metadata["olab_scored"] = records
-        state.output = ModelOutput.from_content(model=str(model), content=item.choices[first.pred])
+        answer = "" if first.pred is None else item.choices[first.pred]  # an unparsed answer picks none
+        state.output = ModelOutput.from_content(model=str(model), content=answer)
         return state
 
     return solve
@@ -184,8 +185,11 @@ def olab_scorer(task_name: str, options: dict[str, Any] | None = None) -> Callab
         first = Scored.from_record(state.metadata["olab_scored"][0])
         return Score(
             value=float(bool(first.hit)),
-            answer=first.item.choices[first.pred],
-            explanation=f"method={first.method} probs={[round(p, 4) for p in first.probs]}",
+            answer="" if first.pred is None else first.item.choices[first.pred],
+            explanation=(
+                f"method={first.method} "
+                + ("unparsed: no choice" if first.unparsed else f"probs={[round(p, 4) for p in first.probs]}")
+            ),
             metadata={
                 "olab_scored": state.metadata["olab_scored"],
                 "task": task_name,
