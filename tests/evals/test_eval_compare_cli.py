@@ -77,12 +77,21 @@ def test_cli_eval_writes_log_and_report(app: typer.Typer, tiny_hf_dir: Path, tmp
             "sycophancy_on_nlp_survey=sample",
             "--out",
             str(tmp_path / "log"),
+            "--order-seed",
+            "3",
         ],
     )
     assert res.exit_code == 0, res.output
     header = json.loads((tmp_path / "log" / "eval.json").read_text())
     assert "syco/nlp_survey/p_match" in header["metrics"] and "calib/world/ece" in header["metrics"]
+    assert "syco/nlp_survey/unparsed_rate" in res.output  # printed beside the metrics
     assert header["tasks"]["sycophancy_on_nlp_survey"]["source"] == "sample"
+    assert header["tasks"]["sycophancy_on_nlp_survey"]["options"] == {"order_seed": 3}
+    from oversight_lab.evals.tasks.base import choice_order
+
+    for line in (tmp_path / "log" / "samples.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        assert rec["meta"]["order"] == choice_order(rec["id"], len(rec["choices"]), 3)
     assert (tmp_path / "log" / "report.html").exists()
 
 

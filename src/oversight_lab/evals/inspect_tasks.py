@@ -283,9 +283,13 @@ def inspect_task(task_name: str, source: str = "hub", limit: int | None = None, 
 
 def _register(name: str) -> Callable[..., Task]:
     def make(
-        source: str = "hub", limit: int | None = None, personas: str | None = None, world: str = "alchemy"
+        source: str = "hub",
+        limit: int | None = None,
+        personas: str | None = None,
+        world: str = "alchemy",
+        order_seed: int = 0,
     ) -> Task:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"order_seed": int(order_seed)} if order_seed else {}
         if name == "sandbagging_persona" and personas:
             options["personas"] = personas
         if name.startswith("world_"):
