@@ -8,7 +8,7 @@ import pytest
 
 from oversight_lab.evals.items import Item, Scored
 from oversight_lab.evals.metrics import calibration_summary, fit_temperature, nll
-from oversight_lab.evals.stats import bootstrap_mean_ci
+from oversight_lab.evals.stats import bootstrap_mean_ci, cluster_bootstrap
 from oversight_lab.metrics.calibration import brier, ece
 
 
@@ -69,3 +69,7 @@ def test_cluster_bootstrap_is_wider_for_correlated_clusters() -> None:
         bootstrap_mean_ci(np.array([0.1, np.nan]), ["a", "b"])
     with pytest.raises(ValueError, match="values and keys must have one length"):
         bootstrap_mean_ci(np.array([0.1, 0.2]), ["a"])
+    with pytest.raises(ValueError, match="n_boot must be an integer"):
+        bootstrap_mean_ci(np.array([0.1, 0.2]), ["a", "b"], n_boot=0)
+    with pytest.raises(ValueError, match="level must lie in"):
+        cluster_bootstrap([np.array([0])], lambda idx: {"m": 0.0}, level=95)

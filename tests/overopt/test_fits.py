@@ -91,3 +91,10 @@ def test_every_n_to_ten_thousand_is_fast_and_finite():
     check = bon_curve(proxy, gold, np.array([1, 10, 100, 1000, 10_000]))
     np.testing.assert_allclose(curve[[0, 9, 99, 999, 9999]], check, atol=1e-9)
     assert curve[-1] == pytest.approx(gold[np.argmax(proxy)])
+
+
+def test_fit_inputs_must_pair_up():
+    with pytest.raises(ValueError, match="d and r must have one length"):
+        fit_gao([0.1, 0.2, 0.3], [0.1, 0.2], "bon")
+    with pytest.raises(ValueError, match="a and b must have one length"):
+        paired_difference([0.1, 0.2], [0.1])

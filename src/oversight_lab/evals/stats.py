@@ -38,6 +38,12 @@ def cluster_bootstrap(
     level: float = 0.95,
 ) -> dict[str, tuple[float, float]]:
     """Percentile interval of each value ``statistic(indices)`` returns, resampling whole clusters."""
+    if not clusters:
+        raise ValueError("clusters must not be empty")
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 1:
+        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = defaultdict(list)
     for _ in range(n_boot):

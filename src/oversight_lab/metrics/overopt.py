@@ -38,7 +38,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize, stats
 
-from oversight_lab.metrics.checks import as_finite
+from oversight_lab.metrics.checks import as_finite, check_same_length
 from oversight_lab.metrics.stats import mean_ci
 
 __all__ = [
@@ -112,6 +112,9 @@ def fit_gao(d: Sequence[float], r: Sequence[float], form: Form, level: float = 0
     """
     d = np.asarray(d, dtype=float)
     r = np.asarray(r, dtype=float)
+    if d.ndim != 1 or r.ndim != 1:
+        raise ValueError(f"d and r must be 1-dimensional, got shapes {d.shape} and {r.shape}")
+    check_same_length("one R per distance", d=d, r=r)
     keep = np.isfinite(d) & np.isfinite(r)
     d, r = np.maximum(d[keep], 0.0), r[keep]
     if len(d) < 3 or np.ptp(d) == 0:
@@ -179,7 +182,9 @@ def fit_seeds(curves: Sequence[tuple[Sequence[float], Sequence[float]]], form: F
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> dict[str, float]:
-    """Mean of a − b over paired seeds with a Student-t interval (the same seeds give both)."""
+    """Mean of a − b over paired seeds with a Student-t interval (the same seeds give both); a pair with a
+    missing (None or NaN) value is left out."""
+    check_same_length("they pair seed by seed", a=a, b=b)
     diff = [
         x - y
         for x, y in zip(a, b, strict=True)
