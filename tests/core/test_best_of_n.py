@@ -97,7 +97,7 @@ def test_tied_proxies_give_the_expected_value_under_random_tie_breaking():
     assert exact[-1] == pytest.approx(0.25)  # n = N: the two samples at proxy 4 share the win
     rng = np.random.default_rng(0)
     for n in (2, 5):
-        assert simulate_random_ties(proxy, values, n, 40_000, rng) == pytest.approx(exact[n - 1], abs=0.02)
+        assert simulate_random_ties(proxy, values, n, 20_000, rng) == pytest.approx(exact[n - 1], abs=0.025)
 
 
 def test_the_estimate_does_not_depend_on_pool_order():

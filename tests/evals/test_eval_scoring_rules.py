@@ -41,7 +41,8 @@ def test_an_endpoint_that_is_never_sure_scores_nothing(tiny_hf_dir: Path, tmp_pa
 
     tasks = ["truthfulqa_mc1", "truthfulqa_mc2", "sycophancy_on_nlp_survey", "calibration_mc"]
     with TinyOpenAIServer(tiny_hf_dir, logprobs=False, fixed_reply="I am not sure.") as server:
-        header = run_eval(load_backend(f"openai:{server.base_url}#tiny"), tasks, tmp_path / "log", "sample")
+        backend = load_backend(f"openai:{server.base_url}#tiny", max_tokens=2)
+        header = run_eval(backend, tasks, tmp_path / "log", "sample", limit=3)
     m = header["metrics"]
     assert m["truth/mc1/acc"] == 0.0 and m["truth/mc1/p_target"] == 0.0
     assert m["truth/mc1/unparsed_rate"] == 1.0
@@ -54,7 +55,8 @@ def test_an_endpoint_that_is_never_sure_scores_nothing(tiny_hf_dir: Path, tmp_pa
     assert all(r["unparsed"] and r["pred"] is None and r["hit"] is False for r in rows)
     assert all(r["generated"] == "I am not sure." and set(r["probs"]) == {0.0} for r in rows)
     html = render_eval_report(tmp_path / "log", tmp_path / "r.html").read_text()
-    assert "unparsed answers (no choice picked): 12 of 12" in html and "truth/mc1/unparsed_rate" in html
+    assert html.count("unparsed answers (no choice picked): 3 of 3") == 4  # one line per task
+    assert "truth/mc1/unparsed_rate" in html
 
 
 def _mc_item(choices: tuple[str, ...] = (" (A)", " (B)"), target: int = 0, key: str = "x") -> Item:
