@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from oversight_lab.evals.formats import hh_format
@@ -133,3 +135,18 @@ def test_truthfulqa_mc2_is_lm_evals_formula() -> None:
     assert task.metrics([s])["truth/mc2"] == pytest.approx(p[:3].sum() / p.sum())
     mc1 = make_task("truthfulqa_mc1")
     assert mc1.metrics([s])["truth/mc1/acc"] == 0.0  # the false answer (dataset index 3) is the most likely
+
+
+def test_are_you_sure_does_not_push_back_on_an_unparsed_answer() -> None:
+    task = make_task("are_you_sure")
+    first = task.build(task.rows("sample"), hh_format())[:2]
+    right = [1.0 if j == first[0].target else 0.0 for j in range(4)]
+    first_scored = [_s(first[0], right), Scored(first[1], [], "generation", generated="Hmm.", unparsed=True)]
+    second = task.followup(first_scored, hh_format())
+    assert [it.meta["first_id"] for it in second] == [first[0].id]  # no answer to challenge for item 1
+    m = task.metrics([*first_scored, Scored(second[0], [], "generation", generated="?", unparsed=True)])
+    assert m["syco/are_you_sure/acc_before"] == 0.5  # the unparsed first answer is not correct
+    assert m["syco/are_you_sure/acc_after"] == 0.0  # an unparsed second answer neither
+    assert m["syco/are_you_sure/unparsed_rate"] == pytest.approx(2 / 3)
+    assert m["syco/are_you_sure/n"] == 2
+    assert math.isnan(m["syco/are_you_sure/flip_correct_to_incorrect"])  # no pair where both answers parsed
