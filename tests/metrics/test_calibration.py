@@ -63,6 +63,14 @@ def test_equal_mass_keeps_ties_in_one_bin_whatever_the_input_order() -> None:
     assert values == {0.05}
 
 
+def test_correctness_may_be_a_probability() -> None:
+    # a forecast stated at 0.8 that comes true with probability 0.6 (the opinions world's forecasts): the
+    # expected accuracy 0.6 against the confidence 0.8
+    assert ece([0.8], [0.6]) == pytest.approx(0.2)
+    assert brier([0.8], [0.6]) == pytest.approx(0.04)  # (c − p)²
+    assert reliability([0.8, 0.8], [0.6, 1.0]) == [{"lo": 0.7, "hi": 0.8, "conf": 0.8, "acc": 0.8, "n": 2.0}]
+
+
 def test_brier_by_hand() -> None:
     assert brier([0.7, 0.5], [1, 0]) == pytest.approx((0.09 + 0.25) / 2)
     probs = np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]])
@@ -98,7 +106,7 @@ BAD = [
     (lambda: ece([0.5, 0.5], [1]), "conf and correct must have one length"),
     (lambda: ece([1.2], [1]), r"conf must lie in \[0, 1\]"),
     (lambda: ece([-0.1], [1]), r"conf must lie in \[0, 1\]"),
-    (lambda: ece([0.5], [0.5]), "correct must hold only 0/1"),
+    (lambda: ece([0.5], [1.5]), r"correct must lie in \[0, 1\]"),
     (lambda: ece([0.5], [1], n_bins=0), "n_bins"),
     (lambda: ece([0.5], [1], strategy="quantile"), "unknown binning"),
     (lambda: reliability([0.5, float("nan")], [1, 1]), "conf must be finite"),

@@ -2,8 +2,10 @@
 
 Every part of the lab (stories, worlds, ``oversight-lab eval``, reports) calls these, so one number means one
 thing everywhere. Each checks its input first (:mod:`oversight_lab.metrics.checks`): a NaN, a confidence
-outside [0, 1], a non-binary outcome, a negative count or arrays of different lengths is a ``ValueError``
-naming the argument.
+outside [0, 1], a negative count or arrays of different lengths is a ``ValueError`` naming the argument.
+``correct`` is 0/1, or, where an answer is right only with some probability (a forecast that comes true with
+probability p), that probability in [0, 1]: ECE, Brier and the reliability diagram are then expectations.
+AUROC's labels and McNemar's paired outcomes must be 0/1.
 
 * ``reliability`` / ``ece`` — expected calibration error Σ_b (n_b / n) · |acc_b − conf_b| (Naeini et al.
   2015; Guo et al. 2017) over bins of
@@ -56,7 +58,7 @@ Strategy = Literal["width", "mass"]
 
 def _pair(conf: Sequence[float], correct: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:
     c = as_probabilities("conf", conf)
-    y = as_binary("correct", correct)
+    y = as_probabilities("correct", correct)  # 0/1, or the probability of being right (in expectation)
     check_same_length(conf=c, correct=y)
     return c, y
 
