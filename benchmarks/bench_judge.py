@@ -38,7 +38,7 @@ def main() -> None:
 
     from oversight_lab.evaluators import ExpertEvaluator
     from oversight_lab.evaluators.judge import HFJudgeBackend, JudgeEvaluator, OpenAIJudgeBackend
-    from oversight_lab.protocols.tiny_judge import TinyJudgeConfig, judge_pairs, train_tiny_judge
+    from oversight_lab.evaluators.tiny_judge import TinyJudgeConfig, judge_pairs, train_tiny_judge
     from oversight_lab.worlds import make_world
 
     world = make_world("alchemy")

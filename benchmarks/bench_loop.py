@@ -1,10 +1,13 @@
-"""Benchmark the default story: `oversight-lab run` (alchemist, 3 seeds, flawed and control arms).
+"""Benchmark the default story: `oversight-lab run` (alchemist, 3 pretraining × 3 RLHF seeds, two arms).
 
 Measures, as the user runs it (the console script in a subprocess):
 
-* cold — an empty model cache, so the evaluatee is pretrained first;
+* yardstick — the raw TRL loop of ``shared/anchors/raw_trl_loop`` (one replicate of a bare TRL loop,
+  pretraining included), run in the same command, so that the targets are ratios that hold on any machine of
+  this kind: warm ≤ 0.66× its wall, cold ≤ 1.66×, peak memory of the process tree ≤ 1.5 GB;
+* cold — an empty model cache, so every pretraining seed's evaluatee is pretrained first;
 * warm — the cache filled;
-* baseline — warm with ``--workers 1``, measured in the same command, so the parallel speed-up is a ratio.
+* baseline — warm with ``--workers 1``, so the parallel speed-up is a ratio too.
 
 Each is repeated (median of ``--repeats``, default 3). Peak memory is the largest sum of proportional set
 sizes (PSS) over the whole process tree, sampled every 0.5 s (reading PSS walks each process's page tables:
@@ -12,6 +15,7 @@ at 10 Hz the sampler itself took a quarter of a core and slowed the run it measu
 from the run's own ``summary.json``.
 
     python benchmarks/bench_loop.py [--repeats 3] [--out benchmarks/results/loop.json]
+                                    [--yardstick ../shared/anchors/raw_trl_loop/e2e.py]
 """
 
 from __future__ import annotations
@@ -71,8 +75,10 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
     if proc.returncode != 0:
         raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
     summary = json.loads((out / "summary.json").read_text())
+    analysis = json.loads((out / "analysis.json").read_text()) if (out / "analysis.json").exists() else {}
     t = summary["timings"]
     return {
+        "verdict": analysis.get("verdict"),
         "wall_s": wall,
         "cpu_s": cpu,
         "load_before": os.getloadavg()[0],
@@ -91,19 +97,45 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
     }
 
 
+def yardstick_once(script: Path) -> dict:
+    """The raw TRL loop with its README's arguments; wall time and peak PSS of its process."""
+    out = Path(tempfile.mkdtemp(prefix="bench-yardstick-"))
+    env = {**os.environ, "OUT_DIR": str(out), "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    cmd = [sys.executable, str(script), "75", "2", "64", "2", "200", "100", "50"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, sum(_pss(p) for p in [root, *root.children(recursive=True)] if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.5)
+    if proc.returncode != 0:
+        raise SystemExit(f"yardstick failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+    return {"wall_s": time.perf_counter() - t0, "peak_pss_mb": peak / 2**20}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--out", default="benchmarks/results/loop.json")
     ap.add_argument("--set", action="append", default=[], help="extra --set overrides (for quick checks)")
+    ap.add_argument("--yardstick", default=str(Path(__file__).resolve().parents[2] / "shared" / "anchors" /
+                                               "raw_trl_loop" / "e2e.py"))
+    ap.add_argument("--no-baseline", action="store_true", help="skip the 1-worker baseline runs")
     args = ap.parse_args()
     extra = [x for s in args.set for x in ("--set", s)]
-    results: dict[str, list[dict]] = {"cold": [], "warm": [], "baseline_warm_1_worker": []}
+    results: dict[str, list[dict]] = {"yardstick": [], "cold": [], "warm": [], "baseline_warm_1_worker": []}
     for _ in range(args.repeats):
+        results["yardstick"].append(yardstick_once(Path(args.yardstick)))
         with tempfile.TemporaryDirectory() as cache:
             results["cold"].append(run_once(Path(cache), 2, extra))
             results["warm"].append(run_once(Path(cache), 2, extra))
-            results["baseline_warm_1_worker"].append(run_once(Path(cache), 1, extra))
+            if not args.no_baseline:
+                results["baseline_warm_1_worker"].append(run_once(Path(cache), 1, extra))
+    results = {k: v for k, v in results.items() if v}
     med = {
         k: {
             "cpu_s": statistics.median(r["cpu_s"] for r in v),
@@ -112,7 +144,11 @@ def main() -> None:
         }
         for k, v in results.items()
     }
-    med["ratio_warm_1_worker_over_2"] = med["baseline_warm_1_worker"]["wall_s"] / med["warm"]["wall_s"]
+    yard = statistics.median(r["wall_s"] for r in results["yardstick"])
+    med["ratio_warm_over_yardstick"] = med["warm"]["wall_s"] / yard
+    med["ratio_cold_over_yardstick"] = med["cold"]["wall_s"] / yard
+    if "baseline_warm_1_worker" in med:
+        med["ratio_warm_1_worker_over_2"] = med["baseline_warm_1_worker"]["wall_s"] / med["warm"]["wall_s"]
     stages = {
         k: statistics.median(r["stages_job_s"][k] for r in results["warm"])
         for k in results["warm"][0]["stages_job_s"]
@@ -120,7 +156,7 @@ def main() -> None:
     report = {
         "median": med,
         "warm_job_seconds_by_stage": stages,
-        "cold_pretrain_s": statistics.median(r["pretrain"]["seconds"] or 0 for r in results["cold"]),
+        "cold_pretrain_s": statistics.median(sum(p["seconds"] or 0 for p in r["pretrain"]) for r in results["cold"]),
         "runs": results,
         "cpus": os.cpu_count(),
         "repeats": args.repeats,
@@ -128,11 +164,15 @@ def main() -> None:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(f"| measure | median of {args.repeats} |\n|---|---|")
-    print(f"| cold wall (empty cache) | {med['cold']['wall_s']:.1f} s |")
-    print(f"| cold pretraining alone | {report['cold_pretrain_s']:.1f} s |")
-    print(f"| warm wall | {med['warm']['wall_s']:.1f} s |")
-    print(f"| warm wall, 1 worker (baseline) | {med['baseline_warm_1_worker']['wall_s']:.1f} s |")
-    print(f"| speed-up, 1 worker / 2 workers | {med['ratio_warm_1_worker_over_2']:.2f}× |")
+    print(f"| yardstick (raw TRL loop, one replicate) wall | {yard:.1f} s |")
+    print(f"| cold wall (empty cache) | {med['cold']['wall_s']:.1f} s ({med['ratio_cold_over_yardstick']:.2f}× "
+          "the yardstick; target ≤ 1.66×) |")
+    print(f"| pretraining, summed over the pretraining seeds (cold) | {report['cold_pretrain_s']:.1f} s |")
+    print(f"| warm wall | {med['warm']['wall_s']:.1f} s ({med['ratio_warm_over_yardstick']:.2f}× the yardstick; "
+          "target ≤ 0.66×) |")
+    if "baseline_warm_1_worker" in med:
+        print(f"| warm wall, 1 worker (baseline) | {med['baseline_warm_1_worker']['wall_s']:.1f} s |")
+        print(f"| speed-up, 1 worker / 2 workers | {med['ratio_warm_1_worker_over_2']:.2f}× |")
     cold_cpu, warm_cpu = med["cold"]["cpu_s"], med["warm"]["cpu_s"]
     print(f"| CPU seconds (all processes), cold / warm | {cold_cpu:.0f} s / {warm_cpu:.0f} s |")
     loads = [r["load_before"] for v in results.values() for r in v]
@@ -142,7 +182,7 @@ def main() -> None:
         f"{med['warm']['peak_pss_mb']:.0f} MB |"
     )
     for k, v in stages.items():
-        print(f"| warm, {k} (summed over 6 jobs) | {v:.1f} s |")
+        print(f"| warm, {k} (summed over the jobs) | {v:.1f} s |")
 
 
 if __name__ == "__main__":

@@ -31,7 +31,9 @@ def _scorecard(summary: dict) -> Table:
     from oversight_lab.runs.summary import HEADLINES
 
     arms = list(summary["arms"])
-    table = Table(title=f"scorecard: {summary.get('scenario')} (mean [95% CI] over seeds {summary['seeds']})")
+    n_pre = len({p for p, _ in summary.get("replicates", [])}) or 1
+    table = Table(title=f"scorecard: {summary.get('scenario')} (mean [95% CI over {n_pre} pretraining seeds], "
+                        f"{len(summary['seeds'])} replicates)")
     table.add_column("metric")
     for a in arms:
         table.add_column(a, justify="right")
@@ -52,8 +54,12 @@ def _scorecard(summary: dict) -> Table:
 def run(
     scenario: str = typer.Argument("alchemist", help="a named scenario (see `oversight-lab list`)"),
     set_: list[str] = typer.Option([], "--set", help="override a config key: --set rl.steps=30 (repeatable)"),
-    seed: int | None = typer.Option(None, help="first seed"),
-    seeds: int | None = typer.Option(None, help="number of seeds"),
+    seed: int | None = typer.Option(None, help="first RLHF seed"),
+    seeds: int | None = typer.Option(None, help="RLHF seeds per pretraining seed"),
+    pretrain_seeds: int | None = typer.Option(None, "--pretrain-seeds", help="pretraining seeds (the top level)"),
+    confirm: bool = typer.Option(False, "--confirm",
+                                 help="run on the scenario's reserved confirmation seeds (block 'confirm')"),
+    block: str | None = typer.Option(None, "--block", help="seed block: dev, confirm or replicate"),
     out: Path | None = typer.Option(None, help="run directory (default runs/<scenario>-<time>)"),
     workers: int | None = typer.Option(None, help="parallel worker processes"),
     quiet: bool = typer.Option(False, help="no progress bars"),
@@ -63,27 +69,18 @@ def run(
         "SCENARIO is ignored"),
 ) -> None:
     """Run a scenario: comparisons → reward model → best-of-n, RL, DPO; gold vs proxy at every checkpoint."""
-    from oversight_lab.config import ConfigError, parse_set, resolve_config
-    from oversight_lab.runs.rundir import RunDirError, new_run_dir
-    from oversight_lab.scenarios import get_scenario
-    from oversight_lab.worlds import WORLDS
+    from oversight_lab.config import ConfigError, parse_set
+    from oversight_lab.runs.rundir import RunDirError
 
-    if all_stories:
-        _run_all_stories(set_, seed, seeds, out, workers, quiet)
-        return
+    block = block or ("confirm" if confirm else None)
+    seeding = {"seed": seed, "seeds": seeds, "pretrain_seeds": pretrain_seeds}
     try:
-        sc = get_scenario(scenario)
         sets = dict(parse_set(s) for s in set_)
-        for key, value in (("seed", seed), ("seeds", seeds), ("workers", workers)):
-            if value is not None:
-                sets[key] = value
-        cfg = resolve_config({**sc.overrides, "scenario": sc.name}, sets)
-        if cfg.world not in WORLDS:
-            raise ConfigError(f"config key 'world': unknown world {cfg.world!r}; known: {', '.join(sorted(WORLDS))}")
-        if not (cfg.policy == "tiny" or cfg.policy.startswith("hf:")):
-            raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {cfg.policy!r}")
-        _check_arms(cfg)
-        run_dir = new_run_dir(out, sc.name)
+        sets.update({k: v for k, v in seeding.items() if v is not None})
+        if all_stories:
+            _run_all_stories(sets, block, out, workers, quiet)
+            return
+        cfg, run_dir, sc = _prepare_run(scenario, sets, block, workers, out)
     except (KeyError, ConfigError, RunDirError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
         return
@@ -95,61 +92,91 @@ def run(
     console.print(_scorecard(summary))
     for line in summary["verdicts"]:
         console.print(f"• {line}")
-    from oversight_lab.protocols.analyse import after_run  # protocol scenarios: their own analysis and report
+    report = _finish(run_dir)
+    console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {report}")
 
-    for line in after_run(run_dir):
+
+def _prepare_run(scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None):  # noqa: ANN202
+    """Resolve and check everything a run needs, and write its pre-registration record; nothing runs yet."""
+    from oversight_lab.config import ConfigError, check_inputs, resolve_config, seed_block_overrides
+    from oversight_lab.runs.rundir import new_run_dir
+    from oversight_lab.scenarios import get_scenario
+
+    sc = get_scenario(scenario)
+    base = {**sc.overrides, "scenario": sc.name}
+    if block:
+        if sc.prereg is None:
+            raise ConfigError(f"scenario {sc.name!r} has no pre-registration, so it has no confirmation seeds")
+        if block not in sc.prereg.blocks and block != "dev":
+            raise ConfigError(f"--block {block!r}: scenario {sc.name!r} reserves {', '.join(sc.prereg.blocks)}")
+        base = {**base, **seed_block_overrides(block)}
+    changed = sorted(sets)  # every --set (and --seed …) departs from the registered settings
+    if workers is not None:
+        sets = {**sets, "workers": workers}
+    cfg = resolve_config(base, sets)
+    check_inputs(cfg, out)
+    run_dir = new_run_dir(out, sc.name)
+    _write_prereg(run_dir, sc, cfg.seed_block, changed)
+    return cfg, run_dir, sc
+
+
+def _write_prereg(run_dir: Path, sc, seed_block: str, changed: list[str]) -> None:  # noqa: ANN001
+    from dataclasses import asdict
+
+    from oversight_lab.runs.rundir import write_json
+
+    write_json(run_dir / "prereg.json", {
+        "scenario": sc.name,
+        "prereg": asdict(sc.prereg) if sc.prereg else None,
+        "seed_block": seed_block,
+        "overrides": changed,
+    })
+
+
+def _finish(run_dir: Path) -> Path:
+    """After a run: its analysis (analysis.json), then its reports; prints the analysis' lines."""
+    from oversight_lab.analyses import analyse_run
+    from oversight_lab.report import headline_lines, write_run_reports
+
+    analysis = analyse_run(run_dir)
+    paths = write_run_reports(run_dir)
+    for line in headline_lines(analysis):
         console.print(f"• {line}", highlight=False, markup=False)
-    from oversight_lab.report.stories import write_story_analysis  # a story: flawed vs control, before/after
-
-    for line in write_story_analysis(run_dir, sc.name):
-        console.print(f"• {line}", highlight=False, markup=False)
-    console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {run_dir / 'report.html'}")
+    for p in paths[1:]:
+        console.print(f"• report: {p}", highlight=False, markup=False)
+    return paths[0]
 
 
-def _run_all_stories(set_: list[str], seed: int | None, seeds: int | None, out: Path | None,
-                     workers: int | None, quiet: bool) -> None:
+def _run_all_stories(sets: dict, block: str | None, out: Path | None, workers: int | None, quiet: bool) -> None:
     """``run --all-stories``: every story on one budget, one pool of workers, one combined report."""
-    import json
-
-    from oversight_lab.config import ConfigError, parse_set, resolve_config
-    from oversight_lab.runs.rundir import RunDirError, new_run_dir
+    from oversight_lab.config import check_inputs, resolve_config, seed_block_overrides
+    from oversight_lab.runs.rundir import new_run_dir
+    from oversight_lab.scenarios import get_scenario
     from oversight_lab.scenarios.stories import STORIES, story_overrides
 
-    try:
-        sets = dict(parse_set(s) for s in set_)
-        for key, value in (("seed", seed), ("seeds", seeds)):
-            if value is not None:
-                sets[key] = value
-        cfgs = {name: resolve_config(story_overrides(name), sets) for name in STORIES}
-        for cfg in cfgs.values():
-            _check_arms(cfg)
-        out_dir = new_run_dir(out, "stories")
-    except (KeyError, ConfigError, RunDirError, ValueError) as e:
-        fail(str(e.args[0]) if e.args else str(e))
-        return
+    base = seed_block_overrides(block) if block else {}
+    cfgs = {name: resolve_config({**story_overrides(name), **base}, sets) for name in STORIES}
+    for cfg in cfgs.values():
+        check_inputs(cfg, out)
+    out_dir = new_run_dir(out, "stories")
+    for name, cfg in cfgs.items():
+        (out_dir / name).mkdir(parents=True, exist_ok=True)
+        _write_prereg(out_dir / name, get_scenario(name), cfg.seed_block, sorted(sets))
+    from oversight_lab.analyses import analyse_run
+    from oversight_lab.report import write_run_reports
+    from oversight_lab.report.stories import write_stories_report
     from oversight_lab.runs.stories import execute_stories
 
     console.print(f"[bold]all stories[/]: {', '.join(cfgs)}; run directory: {out_dir}")
     timings = execute_stories(cfgs, out_dir, workers=workers or 2, show_progress=not quiet)
-    analyses = json.loads((out_dir / "stories.json").read_text())
+    analyses = {}
+    for name in cfgs:
+        analyses[name] = analyse_run(out_dir / name)
+        write_run_reports(out_dir / name)
+    write_stories_report(out_dir, analyses)
     for a in analyses.values():
         console.print(f"• {a['verdict']}", highlight=False, markup=False)
     console.print(f"wall time {timings['wall']:.1f} s; report: {out_dir / 'stories.html'}")
-
-
-def _check_arms(cfg) -> None:  # noqa: ANN001
-    """Validate every arm's flaws before anything runs, so a typo fails in a second, not after pretraining."""
-    from oversight_lab.config import ConfigError
-    from oversight_lab.evaluators import make_flaw
-
-    if not cfg.arms:
-        raise ConfigError("config key 'arms': at least one arm is needed")
-    for name, spec in cfg.arms.items():
-        for i, flaw in enumerate(spec.flaws):
-            try:
-                make_flaw(flaw)
-            except (ValueError, TypeError) as e:
-                raise ConfigError(f"config key 'arms.{name}.flaws.{i}': {e}") from None
 
 
 @app.command("list")
@@ -162,8 +189,11 @@ def list_scenarios() -> None:
     table = Table(title="scenarios")
     table.add_column("name")
     table.add_column("description")
+    table.add_column("pre-registered primary measure (direction, minimum effect)")
     for sc in SCENARIOS.values():
-        table.add_row(sc.name, sc.description)
+        p = sc.prereg
+        reg = "–" if p is None else f"{p.primary} at the end of {p.optimizer} ({p.direction}, ≥ {p.min_effect})"
+        table.add_row(sc.name, sc.description, reg)
     console.print(table)
     console.print(f"worlds: {', '.join(sorted(WORLDS))}")
     console.print(f"evaluator flaws: {', '.join(sorted(FLAWS))}")
@@ -172,7 +202,6 @@ def list_scenarios() -> None:
 @app.command()
 def report(run_dir: Path = typer.Argument(..., help="a run directory, an eval log or a paired comparison")) -> None:
     """Re-render report.html from logs: a run directory, an eval log (`eval`), or a comparison (`eval --compare`)."""
-    from oversight_lab.report.html import write_report
     from oversight_lab.runs.rundir import RunDirError
 
     folder = run_dir if run_dir.is_dir() else run_dir.parent
@@ -186,15 +215,18 @@ def report(run_dir: Path = typer.Argument(..., help="a run directory, an eval lo
 
             path = render_compare_report(folder, folder / "report.html")
         else:
-            path = write_report(run_dir)
+            from oversight_lab.analyses import analyse_run
+            from oversight_lab.report import headline_lines, write_run_reports
+
+            analysis = analyse_run(run_dir)
+            paths = write_run_reports(run_dir)
+            path = paths[0]
+            for line in headline_lines(analysis):
+                console.print(f"• {line}", highlight=False, markup=False)
     except (RunDirError, ValueError, OSError) as e:
         fail(str(e))
         return
     console.print(f"wrote {path}")
-    from oversight_lab.protocols.analyse import after_run  # a protocol run's protocol.html is re-rendered too
-
-    for line in after_run(run_dir):
-        console.print(f"• {line}", highlight=False, markup=False)
 
 
 @app.command()
@@ -210,12 +242,15 @@ def sweep(
     quiet: bool = typer.Option(False, help="no line per finished job"),
 ) -> None:
     """Run a grid of --set overrides × seeds; finished jobs are skipped on rerun. Report: OUT/report.html."""
-    from oversight_lab.config import ConfigError, parse_set
+    from oversight_lab.analyses.sweeps import sweep_analyses
+    from oversight_lab.config import ConfigError, check_out, parse_set
     from oversight_lab.sweeps import GridError, SweepError, SweepLockedError, load_grid, run_sweep
 
     try:
+        check_out(out, resume=True)
         sets = dict(parse_set(s) for s in set_)
-        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds)
+        # checks every cell's inputs (check_inputs) and the grid's analysis, before any job
+        g = load_grid(grid, extra=sets, seed=seed, seeds=seeds, analyses=set(sweep_analyses()))
     except (GridError, ConfigError) as e:
         fail(str(e))
         return
@@ -237,15 +272,27 @@ def sweep(
             console.print(f"[{ev['done']:>3}/{ev['total']}] {ev['cell']} {ev['arm']} seed {ev['seed']} "
                           f"({ev['label']}): {what}", highlight=False, markup=False)
 
+    failure = None
     try:
-        meta = run_sweep(g, target, workers=workers, ray=ray, progress=progress)
+        run_sweep(g, target, workers=workers, ray=ray, progress=progress)
     except SweepLockedError as e:
         fail(str(e))
         return
     except SweepError as e:
-        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from None
-    for line in (meta.get("analysis_result") or {}).get("verdicts", []):
+        failure = e  # finished jobs are kept: the report still shows them
+    # the sweep wrote its directory and stopped; its analysis and report come from that directory
+    import json
+
+    from oversight_lab.analyses.sweeps import analyse_sweep
+    from oversight_lab.report.sweep import write_sweep_report
+
+    result = analyse_sweep(target)
+    write_sweep_report(target)
+    meta = json.loads((target / "sweep.json").read_text())
+    if failure is not None:
+        err.print(f"[bold red]error:[/] {failure}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    for line in (result or {}).get("verdicts", []):
         console.print(f"• {line}", highlight=False, markup=False)
     console.print(f"{meta['status']}: {meta['jobs']['run']} jobs run, {meta['jobs']['skipped']} skipped, "
                   f"wall {meta['timings']['wall']:.1f} s; report: {target / 'report.html'}")

@@ -41,6 +41,11 @@ def cli(*args: str, cwd: Path, watched: bool = False) -> subprocess.CompletedPro
         (["run", "--set", "world=atlantis"], "unknown world 'atlantis'"),
         (["run", "--set", "policy=gpt5"], "config key 'policy'"),
         (["run", "--set", "arms.flawed.flaws=[{kind: blindness}]"], "unknown evaluator flaw 'blindness'"),
+        (["run", "--set", "arms.flawed.flaws=[{kind: noise, temprature: 1}]"], "temprature"),
+        (["run", "--set", "policy=hf:/missing/dir"], "'hf:/missing/dir': no such directory"),
+        (["run", "--set", "policy=hf:not a repo"], "neither a directory nor a hub id"),
+        (["run", "--all-stories", "--set", "policy=hf:/missing/dir"], "no such directory"),
+        (["sweep", "gao", "--set", "policy=hf:/missing/dir"], "no such directory"),
         (["report", "no-such-run"], "does not exist"),
     ],
 )
@@ -58,6 +63,17 @@ def test_existing_run_directory_is_not_overwritten(tmp_path):
     res = cli("run", "--out", "old", cwd=tmp_path)
     assert res.returncode == 2 and "already exists" in res.stderr
     assert (tmp_path / "old" / "summary.json").read_text() == "{}"
+
+
+@pytest.mark.parametrize("command", [["run"], ["run", "--all-stories"], ["sweep", "gao"]])
+def test_out_naming_a_file_is_one_line_exit_2_and_the_file_is_kept(tmp_path, command):
+    (tmp_path / "taken").write_text("keep me")
+    res = cli(*command, "--out", "taken", cwd=tmp_path)
+    assert res.returncode == 2, res.stderr
+    assert "'taken' is a file, not a directory" in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["taken"]
+    assert (tmp_path / "taken").read_text() == "keep me"
 
 
 def test_list_shows_scenarios_and_flaws(tmp_path):
@@ -83,7 +99,7 @@ def test_tiny_run_writes_a_report_that_rerenders(tmp_path):
         "eval.n_tasks=8",
         "eval.samples_per_task=2",
     ]
-    args = ["run", "--seeds", "2", "--workers", "2", "--quiet", "--out", "r"]
+    args = ["run", "--pretrain-seeds", "1", "--seeds", "2", "--workers", "2", "--quiet", "--out", "r"]
     for s in sets:
         args += ["--set", s]
     res = cli(*args, cwd=tmp_path, watched=True)

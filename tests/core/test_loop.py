@@ -20,6 +20,7 @@ pytestmark = pytest.mark.slow
 # still shows the best-of-n gold fall (0.41 → 0.23) but its mercury use at n = 64 rises only 0.15 → 0.16; the
 # 3-seed default run shows both (docs/benchmarks.md).
 STORY = {
+    "pretrain_seeds": 1,
     "seeds": 1,
     "workers": 2,
     "reward.steps": 100,

@@ -6,12 +6,13 @@ import json
 import numpy as np
 import pytest
 
+from oversight_lab.analyses.overopt import analyse_coste, analyse_gao, rm_parameters
+from oversight_lab.analyses.sweeps import load_sweep
 from oversight_lab.config import resolve_config
 from oversight_lab.metrics.overopt import gao_form
 from oversight_lab.optimize.best_of_n import bon_kl
+from oversight_lab.report.overopt import render_coste, render_gao
 from oversight_lab.scenarios import get_scenario
-from oversight_lab.scenarios.overoptimisation import analyse_coste, analyse_gao, rm_parameters
-from oversight_lab.sweeps import ANALYSES, load_sweep
 
 NS = 2 ** np.arange(0, 14)
 
@@ -114,7 +115,7 @@ def test_gao_analysis_recovers_coefficients_and_an_outward_peak(tmp_path):
     trend = result["trends"]["flawed/bon"]
     assert trend["rho_size"] > 0.8 and trend["r2_at_least_0.9"] == 6
     assert "moves outward" in result["verdicts"][0] and "with reward-model size" in result["verdicts"][0]
-    sections = ANALYSES["gao"].render(load_sweep(tmp_path), result)
+    sections = render_gao(load_sweep(tmp_path), result)
     assert any("coefficients" in title for title, _ in sections)
     assert sum(body.count("data:image/png;base64,") for _, body in sections) == 4
 
@@ -165,5 +166,5 @@ def test_coste_analysis_pairs_seeds_against_the_single_rm(tmp_path):
     assert any(
         "min (WCO) ×5: drop" in v and "reduces the drop and ends higher" in v for v in result["verdicts"]
     )
-    sections = ANALYSES["coste"].render(load_sweep(tmp_path), result)
+    sections = render_coste(load_sweep(tmp_path), result)
     assert sum(body.count("data:image/png;base64,") for _, body in sections) == 2

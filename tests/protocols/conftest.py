@@ -26,7 +26,7 @@ def weak_flaws():
 def pairs(world):
     """Pairs of demonstration-like answers with a strict gold preference (no policy needed)."""
     from oversight_lab.evaluators import ExpertEvaluator
-    from oversight_lab.protocols.tiny_judge import judge_pairs
+    from oversight_lab.evaluators.tiny_judge import judge_pairs
 
     return [(t, a, b) for t, a, b, _ in judge_pairs(world, 400, seed=7, labeller=ExpertEvaluator(world))]
 
@@ -36,7 +36,7 @@ def judge_dir(world, tmp_path_factory) -> Path:
     """A tiny judge on a tiny budget: enough to answer with a letter, not to judge well."""
     import torch
 
-    from oversight_lab.protocols.tiny_judge import TinyJudgeConfig, train_tiny_judge
+    from oversight_lab.evaluators.tiny_judge import TinyJudgeConfig, train_tiny_judge
 
     threads = torch.get_num_threads()
     torch.set_num_threads(1)

@@ -15,8 +15,8 @@ import sys
 
 import pytest
 
+from oversight_lab.analyses.protocols import ANALYSES
 from oversight_lab.evaluators import SimulatedEvaluator, make_flaw
-from oversight_lab.protocols.analyse import ANALYSES
 from oversight_lab.worlds import make_world
 from oversight_lab.worlds.base import Task
 from oversight_lab.worlds.supervision import ABSENT, PRESENT
@@ -191,7 +191,9 @@ def test_analysis_against_hand_computed_values():
             _row("control", s, "bon", 8, 0.5, 0.5, 0.0, 0.0),
         ]
     table = {"flawed": {0: {}, 1: {}}, "control": {0: {}, 1: {}}}
-    r = ANALYSES["absent_supervisor"](table, rows, {"n_bon": 16, "failures": ["fail/undisclosed_toxic"]})
+    r = ANALYSES["absent_supervisor"](
+        table, rows, {"n_bon": 16, "failures": ["fail/undisclosed_toxic"], "units": [(0, 0), (0, 1)]}
+    )
     rl = r["policies"]["rl"]
     assert rl["flawed"]["gold_absent"]["mean"] == pytest.approx(-0.1)
     assert rl["flawed"]["gold_gap"]["mean"] == pytest.approx(0.7)
@@ -247,6 +249,7 @@ def test_list_shows_the_scenario_world_and_flaw():
 # tasks (8 watched, 8 unwatched). RL is off here: at 30 steps it did not learn to read the marker (see
 # docs/protocols.md); best-of-n against the same reward model is where the prediction showed.
 SMALL = {
+    "pretrain_seeds": 1,
     "seeds": 1,
     "workers": 1,
     "tiny.threads": 1,
@@ -261,17 +264,19 @@ SMALL = {
 
 @pytest.mark.slow
 def test_unwatched_mercury_rises_under_the_flawed_evaluator_only(tmp_path):
+    from oversight_lab.analyses import analyse_run
     from oversight_lab.config import resolve_config
-    from oversight_lab.protocols.analyse import after_run
+    from oversight_lab.report import headline_lines, write_run_reports
     from oversight_lab.runs.runner import execute
     from oversight_lab.scenarios import SCENARIOS
 
     cfg = resolve_config({**SCENARIOS["absent_supervisor"].overrides, "scenario": "absent_supervisor"}, SMALL)
     run = tmp_path  # an empty directory, as new_run_dir gives the CLI
     execute(cfg, run, show_progress=False)
-    lines = after_run(run)
-    print("\n".join(lines))
-    r = json.loads((run / "protocol.json").read_text())
+    analyse_run(run)
+    write_run_reports(run)
+    r = json.loads((run / "analysis.json").read_text())
+    print("\n".join(headline_lines(r)))
     assert "rl" not in r["policies"]
     init, bon = r["policies"]["initial"], r["policies"]["bon"]
     f, c, diff = bon["flawed"], bon["control"], bon["flawed_minus_control"]

@@ -9,8 +9,8 @@ from oversight_lab.config import EvaluatorSpec
 from oversight_lab.evaluators import SimulatedEvaluator
 from oversight_lab.evaluators.assisted import easy_task_labels, train_assistant
 from oversight_lab.evaluators.chain import ChainEvaluator, build_chain
+from oversight_lab.evaluators.kinds import build_evaluator as build_kind
 from oversight_lab.loop import build_evaluator
-from oversight_lab.protocols.evaluators import build_protocol_evaluator
 from oversight_lab.protocols.metrics import accuracy_on_pairs
 
 SEEDS = range(6)
@@ -53,8 +53,9 @@ def test_assisted_beats_unaided_and_the_gain_shrinks_as_the_assistant_errs(world
     gains, errors = [], []
     for noise in (0.0, 0.2, 0.5):
         evs = [
-            build_protocol_evaluator(
-                world, "assisted", weak_flaws, {"label_noise": noise, "n_labels": 12}, s, "a"
+            build_kind(
+                world, "assisted", [f.config() for f in weak_flaws], {"label_noise": noise, "n_labels": 12},
+                s, "a",
             )
             for s in SEEDS
         ]

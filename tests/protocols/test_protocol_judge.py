@@ -95,7 +95,7 @@ def test_tiny_judge_learns_to_judge(world, pairs, tmp_path):
     """From the pretrained evaluatee, on the expert's verdicts, at the rlaif scenario's budget, the judge
     agrees with gold well above chance on pairs it never saw, read through the backend RLAIF uses (both
     orders). It was at chance (0.47-0.51) while training left out the position ids inference passes."""
-    from oversight_lab.protocols.tiny_judge import TinyJudgeConfig, train_tiny_judge
+    from oversight_lab.evaluators.tiny_judge import TinyJudgeConfig, train_tiny_judge
 
     _, _, log = train_tiny_judge(world, TinyJudgeConfig(steps=400), out_dir=tmp_path)
     assert log["holdout_accuracy_vs_labeller"] >= 0.7

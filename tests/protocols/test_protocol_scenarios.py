@@ -52,30 +52,30 @@ def test_list_shows_the_protocols(tmp_path):
 
 @pytest.mark.slow
 def test_sandwich_runs_end_to_end_and_reports_gap_with_cis(tmp_path):
-    args = ["run", "sandwich", "--seeds", "2", "--workers", "2", "--quiet", "--out", "r"]
+    args = ["run", "sandwich", "--pretrain-seeds", "1", "--seeds", "2", "--workers", "2", "--quiet", "--out", "r"]
     for s in TINY:
         args += ["--set", s]
     res = cli(*args, cwd=tmp_path)
     assert res.returncode == 0, res.stderr[-3000:]
     assert "sandwich gap" in res.stdout
     run = tmp_path / "r"
-    proto = json.loads((run / "protocol.json").read_text())
+    proto = json.loads((run / "analysis.json").read_text())
     sg = proto["sandwich_gap"]
-    assert len(sg["per_seed"]) == 2 and "lo" in sg and "boot_lo" in sg
+    assert len(sg["per_seed"]) == 2 and "lo" in sg and "conditional on one pretraining seed" in sg["method"]
     acc = proto["accuracy"]
     assert acc["expert"]["mean"] > acc["unaided"]["mean"]  # the expert is the better judge of its own gold
     assert "pgr_bon_max" in proto
     html = (run / "protocol.html").read_text()
     assert "data:image/png;base64," in html and "sandwich gap" in html
-    assert json.loads((run / "summary.json").read_text())["protocol"]["analysis"] == "sandwich"
+    assert proto["kind"] == "protocol" and proto["analysis"] == "sandwich"
 
     # the same run directory, read by the advantage analysis: train (n ≤ 2) vs deploy (n = 8) gold
-    from oversight_lab.protocols.analyse import ANALYSES, arm_seed_table
-    from oversight_lab.runs.runner import load_run
+    from oversight_lab.analyses.protocols import ANALYSES, arm_seed_table
+    from oversight_lab.runs.rundir import load_run
 
     config, rows, _ = load_run(run)
     table = arm_seed_table(run, config, rows)
-    adv = ANALYSES["advantage"](table, rows, {"n_train": 2, "n_deploy": 8})
+    adv = ANALYSES["advantage"](table, rows, {"n_train": 2, "n_deploy": 8, "units": [(0, 0), (0, 1)]})
     assert set(adv["arms"]) == {"unaided", "assisted", "expert"}
     for v in adv["arms"].values():
         assert v["gap"]["mean"] == pytest.approx(v["gold_train"]["mean"] - v["gold_deploy"]["mean"])

@@ -106,6 +106,7 @@ class Api:
     def __init__(self, client: TestClient, clock: Clock, study: Study) -> None:
         self.client, self.clock, self.study = client, clock, study
         self.app = client.app
+        self.others: list[TestClient] = []
 
     def headers(self, token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
@@ -122,6 +123,18 @@ class Api:
         headers = {**self.headers(token), **kw.pop("headers", {})}
         return self.client.request(method, path, headers=headers, **kw)
 
+    def browser(self, token: str) -> Any:
+        """A second client that signs in like a browser: the join page's same-origin POST, then a cookie.
+        Its ``csrf`` attribute holds the session's CSRF token (read from a page, as a browser would)."""
+        client = TestClient(self.app, base_url="http://testserver")
+        self.others.append(client)
+        r = client.post("/join", data={"token": token}, headers={"Origin": "http://testserver"},
+                        follow_redirects=False)
+        assert r.status_code == 303, r.text
+        page = client.get(r.headers["location"]).text
+        client.csrf = page.split('name="csrf-token" content="')[1].split('"')[0]  # type: ignore[attr-defined]
+        return client
+
     def next(self, token: str) -> dict[str, Any]:
         r = self.as_(token, "POST", "/api/next")
         assert r.status_code == 200, r.text
@@ -135,6 +148,7 @@ class Api:
 @pytest.fixture
 def make_api(tmp_path: Path) -> Iterator[Any]:
     clients: list[TestClient] = []
+    made: list[Api] = []
 
     def make(text: str = BASE_STUDY, db: Path | None = None) -> Api:
         clock = Clock()
@@ -142,11 +156,15 @@ def make_api(tmp_path: Path) -> Iterator[Any]:
         app = create_app(study, f"sqlite:///{db or tmp_path / 'study.db'}", clock=clock, admin_token=ADMIN)
         client = TestClient(app)
         clients.append(client)
-        return Api(client, clock, study)
+        made.append(Api(client, clock, study))
+        return made[-1]
 
     yield make
     for c in clients:
         c.close()
+    for api in made:
+        for c in api.others:
+            c.close()
 
 
 @pytest.fixture

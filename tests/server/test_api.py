@@ -245,3 +245,21 @@ def test_health_is_public_and_harmless(api: Api) -> None:
     r = api.client.get("/healthz")
     assert r.status_code == 200 and set(r.json()) == {"ok", "study_sha256"}
     assert ADMIN not in r.text
+
+
+def test_dashboard_rates_are_honest_for_small_counts(api: Api) -> None:
+    tok = api.invite()
+    api.label(tok, api.next(tok)["assignment_id"], 1)
+    d = api.admin("GET", "/api/admin/stats").json()["throughput"]
+    assert d["labels"] == 1 and d["labels_per_hour"]["rate"] is None and d["labels_per_hour"]["too_few"]
+    assert d["n_submit"] == 1
+    html = api.admin("GET", "/admin").text
+    assert "too few labels for a rate (n = 1; needs 10)" in html
+    for _ in range(11):
+        api.clock.advance(30)
+        api.label(tok, api.next(tok)["assignment_id"], -1, 0.6)
+    rate = api.admin("GET", "/api/admin/stats").json()["throughput"]["labels_per_hour"]
+    assert rate["n"] == 12 and rate["too_few"] is False
+    assert rate["ci"][0] < rate["rate"] < rate["ci"][1]
+    assert 12 / (11 * 30 + 5) * 3600 < rate["rate"] < 12 / (11 * 30) * 3600  # 12 labels over ~330 s
+    assert "exact Poisson; n = 12" in api.admin("GET", "/admin").text

@@ -35,6 +35,7 @@ def test_annotator_session(live: Any, page: Any, artifacts: Path) -> None:
     url, _study, app = live(BASE_STUDY)
     tok = invite(url, "annotator", "Browser Ann")
     page.goto(f"{url}/join/{tok}")
+    page.click("#join-submit")
     assert page.url.endswith("/annotate")
     page.wait_for_selector("#prompt")
     assert page.inner_text("#timer").endswith("s")
@@ -94,6 +95,7 @@ gold_share: 0
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(f"{url}/join/{tok}")
+    page.click("#join-submit")
     page.wait_for_selector("#prompt")
     assert page.evaluate("window.__pwned") is None
     assert "<script>window.__pwned=1</script>" in page.inner_text("#prompt")
@@ -106,6 +108,7 @@ def test_expert_gold_session(live: Any, page: Any, artifacts: Path) -> None:
     url, _, app = live(BASE_STUDY)
     tok = invite(url, "expert", "Dr Gold")
     page.goto(f"{url}/join/{tok}")
+    page.click("#join-submit")
     assert page.url.endswith("/expert")
     assert "Reference labelling" in page.inner_text(".bar")
     page.screenshot(path=str(artifacts / "expert-item.png"), full_page=True)
@@ -137,6 +140,7 @@ def test_dashboard(live: Any, page: Any, artifacts: Path) -> None:
             httpx.post(f"{url}/api/assignments/{nxt['assignment_id']}/label", headers=h,
                        json={"strength": s, "confidence": 0.6 + 0.05 * (j % 5)})
     page.goto(f"{url}/join/{ADMIN}")
+    page.click("#join-submit")
     assert page.url.endswith("/admin")
     for table in ("#gap", "#conditions", "#annotators", "#agreement", "#calibration", "#throughput"):
         assert page.is_visible(table), table
@@ -152,4 +156,44 @@ def test_dashboard(live: Any, page: Any, artifacts: Path) -> None:
     page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
     page.context.clear_cookies()
     page.goto(link)
+    page.click("#join-submit")
     assert page.url.endswith("/annotate")
+
+
+@pytest.mark.parametrize("width", [360, 1280])
+def test_what_a_participant_sees(live: Any, page: Any, artifacts: Path, width: int) -> None:
+    """Plain English with the handbook beside the answers, "Item N of M", a one-row 7-point scale from 360 px
+    up, and on assisted items a line saying what the assistant can see."""
+    url, _, app = live(BASE_STUDY)
+    page.set_viewport_size({"width": width, "height": 900})
+    tok = invite(url, "annotator", "Reader")
+    page.goto(f"{url}/join/{tok}")
+    page.click("#join-submit")
+    page.wait_for_selector("#prompt")
+    assert page.inner_text("#progress") == "Item 1 of 12"
+    assert page.inner_text("#prompt").startswith("I am an alchemist. I need a potion that is ")
+    for side in ("#left", "#right"):
+        assert re.fullmatch(r"Use (a double dose of )?[a-z]+( and [a-z]+)?\.( Warning: .*)?",
+                            page.inner_text(side)), page.inner_text(side)
+    handbook = page.inner_text("#handbook")
+    assert "Handbook:" in handbook and "- sulfur:" in handbook and "mercury" not in handbook
+    boxes = [page.locator("label.choice").nth(i).bounding_box() for i in range(7)]
+    assert len({round(b["y"]) for b in boxes}) == 1, boxes  # one row
+    assert all(b["x"] >= 0 and b["x"] + b["width"] <= width for b in boxes)
+    widths = [b["width"] for b in boxes]
+    assert max(widths) - min(widths) <= 1  # evenly: seven equal cells
+    assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing spills sideways
+    page.screenshot(path=str(artifacts / f"participant-{width}.png"), full_page=True)
+    seen_assist = False
+    for k in range(4):
+        if page.query_selector("#critique") or page.query_selector("#chat"):
+            assert page.inner_text("#assistant-sees") == (
+                "The assistant sees the task, both answers and the handbook's properties, like you. It knows "
+                "some of the hazards, not all, and it can be wrong.")
+            seen_assist = True
+        else:
+            assert page.query_selector("#assistant-sees") is None
+        page.click("label.choice:has(input[value='1'])")
+        page.click("#submit")
+        page.wait_for_selector(f"#progress:has-text('Item {k + 2} of 12')")
+    assert seen_assist

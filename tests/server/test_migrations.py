@@ -39,7 +39,27 @@ def test_migrations_ship_inside_the_package() -> None:
     import oversight_lab.server.db as dbmod
 
     versions = Path(dbmod.__file__).parent / "migrations" / "versions"
-    assert (versions / f"{HEAD_REVISION}_initial.py").exists()
+    assert (versions / "0001_initial.py").exists()
+    assert len(list(versions.glob(f"{HEAD_REVISION}_*.py"))) == 1
+
+
+def test_upgrade_from_0001_keeps_every_row(tmp_path: Path) -> None:
+    """A database made by the first schema upgrades to the sessions schema with its rows intact."""
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    db = Database(url)
+    migrate(db.engine, "0001")
+    assert schema_revision(db.engine) == "0001"
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO participants (id, seq, role, name, token_sha256, created_at) "
+                          "VALUES ('a0001', 1, 'annotator', 'old', 'x', '2026-01-01 00:00:00')"))
+    migrate(db.engine)
+    assert schema_revision(db.engine) == HEAD_REVISION
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT name FROM participants")).scalars().all() == ["old"]
+        assert conn.execute(text("SELECT count(*) FROM sessions")).scalar() == 0
+    migrate_down(db.engine, "0001")
+    assert "sessions" not in inspect(db.engine).get_table_names()
+    assert "participants" in inspect(db.engine).get_table_names()
 
 
 def test_no_migrate_refuses_an_old_schema(tmp_path: Path) -> None:
@@ -56,6 +76,9 @@ def test_storage_is_append_only(make_api: Any) -> None:
     api.as_(tok, "POST", f"/api/assignments/{aid}/interaction")
     assert api.as_(tok, "POST", f"/api/assignments/{aid}/chat", json={"message": "hm?"}).status_code == 200
     api.label(tok, aid, 2)
+    browser = api.browser(tok)  # a session, and a revocation when it signs out
+    out = browser.post("/logout", data={"csrf_token": browser.csrf}, follow_redirects=False)
+    assert out.status_code == 303
     db = api.app.state.ctx.db
     for table in APPEND_ONLY_TABLES:
         with db.read() as s:

@@ -50,3 +50,24 @@ def test_postgres_end_to_end(pg_api: Api) -> None:
     with db.read() as s:
         gold = s.execute(text("SELECT count(*) FROM labels WHERE kind = 'gold'")).scalar()
         assert gold > 0 and s.execute(text("SELECT count(*) FROM labels")).scalar() == 6 + gold
+
+
+def test_postgres_hostile_input_is_refused_not_a_500(pg_api: Api) -> None:
+    """PostgreSQL stores no NUL and its integer ids are 32-bit: both are answered before a query is sent."""
+    api = pg_api
+    tok = api.invite()
+    aid = api.next(tok)["assignment_id"]
+    for big in (2**31, 2**31 + 1, 2**63, 10**30):
+        r = api.label(tok, big, 1)
+        assert r.status_code == 404 and r.json()["where"] == "assignment_id", big
+        assert api.as_(tok, "GET", f"/api/assignments/{big}").status_code == 404
+        assert api.as_(tok, "POST", f"/label/{big}", data={"strength": "1"}).status_code == 404
+    assert api.label(tok, aid, 1, rationale="a\x00b").status_code == 422
+    named = api.admin("POST", "/api/admin/invites", json={"role": "annotator", "name": "n\x00"})
+    assert named.status_code == 422
+    item = {"task_id": "t", "prompt": "p\x00", "answer_a": " a", "answer_b": " b"}
+    assert api.admin("POST", "/api/admin/items", json={"items": [item]}).status_code == 422
+    assert api.admin("GET", "/api/admin/batches/a%00b").status_code == 404
+    assert api.label(tok, aid, 1, rationale="ok").status_code == 201
+    with api.app.state.ctx.db.read() as s:
+        assert s.execute(text("SELECT count(*) FROM labels")).scalar() == 1

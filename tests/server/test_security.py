@@ -59,16 +59,23 @@ def test_wrong_roles_refused(api: Api) -> None:
 
 
 def test_join_sets_a_strict_cookie_and_bad_links_fail(api: Api) -> None:
-    tok = api.invite()
-    r = api.client.get(f"/join/{tok}", follow_redirects=False)
+    tok = api.invite(name="Jo")
+    page = api.client.get(f"/join/{tok}", follow_redirects=False)  # a page with a button, no session yet
+    assert page.status_code == 200 and "set-cookie" not in page.headers and "Continue as Jo" in page.text
+    r = api.client.post("/join", data={"token": tok}, headers={"Origin": "http://testserver"},
+                        follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"] == "/annotate"
     cookie = r.headers["set-cookie"].lower()
-    assert "httponly" in cookie and "samesite=strict" in cookie
+    assert "httponly" in cookie and "samesite=strict" in cookie and "max-age=43200" in cookie
+    assert tok.lower() not in cookie  # the cookie holds a session token, not the invite token
     assert api.client.get("/join/forged", follow_redirects=False).status_code == 401
     r = api.client.get("/annotate", headers={"Authorization": f"Bearer {tok}"})
     csp = r.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
-    assert r.headers["referrer-policy"] == "no-referrer"  # invite links never leak via Referer
+    # same-origin: no Referer (so no invite link) ever goes to another site, while the app's own form posts
+    # keep a real Origin header (under no-referrer they would send "Origin: null", like a hostile page)
+    assert r.headers["referrer-policy"] == "same-origin"
+    assert r.headers["x-frame-options"] == "DENY" and "frame-ancestors 'none'" in csp
 
 
 def test_cross_site_post_refused(api: Api) -> None:
@@ -161,13 +168,18 @@ def test_admin_body_limit(make_api: Any) -> None:
 
 
 @pytest.mark.parametrize(("body", "needle"), [
-    ('{"strength": 1, "confidence": ', "JSON decode error"),
-    ('{"strength": 9, "confidence": 0.8}', "body.strength"),
-    ('{"strength": 1, "confidence": 0.3}', "body.confidence"),
-    ('{"strength": "left", "confidence": 0.8}', "body.strength"),
-    ('{"strength": 1, "confidence": 0.8, "gold": 1}', "body.gold"),
-    ('{"confidence": 0.8}', "body.strength"),
-    ('[1, 2]', "body"),
+    ('{"strength": 1, "confidence": ', "body is not valid JSON"),
+    ('{"strength": 9, "confidence": 0.8}', "strength must be at most 3"),
+    ('{"strength": 1, "confidence": 0.3}', "confidence must be at least 0.5"),
+    ('{"strength": "left", "confidence": 0.8}', "strength must be a whole number"),
+    ('{"strength": true, "confidence": 0.8}', "strength must be a whole number (not true/false"),
+    ('{"strength": 1.0, "confidence": 0.8}', "strength must be a whole number"),
+    ('{"strength": 1, "confidence": NaN}', "confidence must be a finite number"),
+    ('{"strength": 1, "confidence": true}', "confidence must be a number (not true/false"),
+    ('{"strength": 1, "confidence": 0.8, "edit": 1}', "edit must be true or false"),
+    ('{"strength": 1, "confidence": 0.8, "gold": 1}', "gold is not a field this request accepts"),
+    ('{"confidence": 0.8}', "strength is required"),
+    ('[1, 2]', "body must be an object"),
 ])
 def test_malformed_submissions_refused_with_clear_errors(api: Api, body: str, needle: str) -> None:
     tok = api.invite()
@@ -176,6 +188,7 @@ def test_malformed_submissions_refused_with_clear_errors(api: Api, body: str, ne
                 headers={"Content-Type": "application/json"})
     assert r.status_code == 422
     assert r.json()["error"].startswith("invalid request") and needle in r.json()["error"]
+    assert "pydantic" not in r.text and "http" not in r.text  # no internals, no documentation links
     tie = api.as_(tok, "POST", f"/api/assignments/{aid}/label", json={"strength": 0, "confidence": 0.9})
     assert tie.status_code == 422 and tie.json()["where"] == "confidence"
     assert label_count(api) == 0

@@ -93,3 +93,15 @@ def test_bootstrap_gap_covers_the_estimate() -> None:
     point = sandwich_gap(acc[1], acc[0], 1.0)
     assert ci[0] < point < ci[1]
     assert bootstrap_gap(sums[:1], counts[:1], np.zeros(1), np.zeros(1), 1, 0, expert_fixed=1.0) is None
+
+
+def test_poisson_rate_exact_interval_and_too_few() -> None:
+    from oversight_lab.server.stats import poisson_rate
+
+    r = poisson_rate(10, 3600.0, min_n=10, per=3600.0)  # 10 events in one hour
+    assert r["rate"] == pytest.approx(10.0) and r["too_few"] is False
+    assert r["ci"] == pytest.approx([4.7954, 18.3904], abs=1e-3)  # Garwood's exact interval for n = 10
+    assert poisson_rate(20, 1800.0, per=3600.0)["rate"] == pytest.approx(40.0)
+    few = poisson_rate(1, 1.3, per=3600.0)  # one label 1.3 s after serving is not 2,769 labels an hour
+    assert few == {"n": 1, "rate": None, "ci": None, "too_few": True, "min_n": 10}
+    assert poisson_rate(50, 0.0)["too_few"] is True

@@ -12,6 +12,7 @@ from oversight_lab.scenarios.stories import STORIES, story_overrides
 
 # One seed and a smaller budget than the stories' default; large enough that each failure shows.
 SMALL = {
+    "pretrain_seeds": 1,
     "seeds": 1,
     "bon.pool_size": 16,
     "bon.n_tasks": 16,

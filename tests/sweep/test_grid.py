@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from oversight_lab.sweeps import GRIDS, GridError, load_grid, parse_grid
+from oversight_lab.analyses.sweeps import sweep_analyses
+from oversight_lab.sweeps import GridError, load_grid, parse_grid, shipped_grids
 
 ROOT = Path(__file__).resolve().parents[2]
 GOOD = """\
@@ -67,7 +68,7 @@ def test_cells_jobs_and_ids():
 )
 def test_bad_grids_name_the_line_and_key(text, message):
     with pytest.raises(GridError) as e:
-        parse_grid(text, "bad.yaml")
+        parse_grid(text, "bad.yaml", analyses=set(sweep_analyses()))
     assert str(e.value).startswith(message), str(e.value)
 
 
@@ -78,11 +79,13 @@ def test_command_line_overrides_are_checked_too():
     assert g.seeds == [7] and all(c.config.rl.steps == 9 for c in g.cells)
 
 
-def test_shipped_grids_match_the_example_files():
+def test_shipped_grids_are_data_files_of_the_package():
+    assert {"gao", "coste"} <= set(shipped_grids())
     for name in ("gao", "coste"):
-        shipped, example = load_grid(name), load_grid(ROOT / "examples" / "grids" / f"{name}.yaml")
-        assert [c.id for c in shipped.cells] == [c.id for c in example.cells], name
-        assert shipped.analysis == example.analysis == name and name in GRIDS
+        shipped = load_grid(name, analyses=set(sweep_analyses()))
+        from_file = load_grid(shipped_grids()[name], analyses=set(sweep_analyses()))
+        assert [c.id for c in shipped.cells] == [c.id for c in from_file.cells], name
+        assert shipped.analysis == name
     gao = load_grid("gao")
     assert len(gao.cells) == 9 and {c.config.reward.backbone for c in gao.cells} == {
         "tiny:1x16",
@@ -126,3 +129,16 @@ def test_cli_bad_grid_is_one_line_exit_2_and_loses_nothing(tmp_path):
     assert (old / "sweep.json").read_text() == '{"finished": true}' and sorted(os.listdir(old)) == [
         "sweep.json"
     ]
+
+
+def test_pretraining_seeds_nest_the_rlhf_seeds(tmp_path):
+    path = tmp_path / "g.yaml"
+    path.write_text("seed: 4\nseeds: 2\npretrain_seeds: 3\ngrid:\n  rl.steps: [5, 6]\n")
+    g = load_grid(str(path))
+    assert g.seeds == [4, 5, 6, 7, 8, 9]
+    cell = g.cells[0]
+    assert [g.job_config(cell, s)["tiny"]["seed"] for s in g.seeds] == [0, 0, 1, 1, 2, 2]
+    assert g.describe()["pretrain_seeds"] == 3
+    path.write_text("pretrain_seeds: 0\n")
+    with pytest.raises(GridError, match="key 'pretrain_seeds': must be at least 1"):
+        load_grid(str(path))

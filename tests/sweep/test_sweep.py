@@ -2,6 +2,7 @@
 what finished; a sweep killed mid-way (a real subprocess, SIGKILL to its process group) and rerun ends with
 the same numbers as one never interrupted."""
 
+import contextlib
 import json
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from oversight_lab.sweeps import job_dir, load_grid, run_sweep
@@ -33,8 +35,14 @@ def grid():
 def local_sweep(grid, tmp_path_factory):
     out = tmp_path_factory.mktemp("sweep") / "local"
     events = []
-    meta = run_sweep(grid, out, workers=2, progress=events.append)
-    return out, meta, events
+    run_sweep(grid, out, workers=2, progress=events.append)
+    # the sweep writes its directory and stops; the analysis and the report come after, as the CLI runs them
+    from oversight_lab.analyses.sweeps import analyse_sweep
+    from oversight_lab.report.sweep import write_sweep_report
+
+    analyse_sweep(out)
+    write_sweep_report(out)
+    return out, json.loads((out / "sweep.json").read_text()), events
 
 
 def test_local_sweep_of_six_cells_and_three_seeds(grid, local_sweep):
@@ -111,9 +119,14 @@ def test_killed_sweep_resumes_to_identical_results(local_sweep, tmp_path):
         while time.monotonic() < deadline and len(list(out.glob("cells/*/arms/*/seed-*/done.json"))) < 3:
             assert proc.poll() is None, proc.stderr.read()[-2000:]
             time.sleep(0.2)
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the CLI and its pool workers, mid-way
+        workers = psutil.Process(proc.pid).children(recursive=True)
+        os.kill(proc.pid, signal.SIGKILL)  # the CLI alone, mid-way: its pool workers must end with it
         proc.wait(timeout=60)
+        _, alive = psutil.wait_procs(workers, timeout=10)
+        assert workers and not alive, f"alive 10 s after the sweep was killed: {[p.pid for p in alive]}"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
     finished = len(list(out.glob("cells/*/arms/*/seed-*/done.json")))
     assert 3 <= finished < 18
     assert json.loads((out / "sweep.json").read_text())["status"] == "running"

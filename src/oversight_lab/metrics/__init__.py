@@ -1,5 +1,16 @@
-"""Metrics and statistics shared by every part of the lab."""
+"""Metrics and the one statistics layer (:mod:`oversight_lab.metrics.stats`)."""
 
-from oversight_lab.metrics.stats import mean_ci, paired_bootstrap_ci
+from oversight_lab.metrics.stats import (
+    Estimate,
+    cluster_estimate,
+    holm,
+    mean_ci,
+    median_range,
+    paired_bootstrap_ci,
+    paired_cluster_estimate,
+)
 
-__all__ = ["mean_ci", "paired_bootstrap_ci"]
+__all__ = [
+    "Estimate", "cluster_estimate", "holm", "mean_ci", "median_range", "paired_bootstrap_ci",
+    "paired_cluster_estimate",
+]

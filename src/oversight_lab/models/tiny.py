@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -19,10 +18,11 @@ from pathlib import Path
 import torch
 from transformers import GPT2Config, GPT2LMHeadModel, PreTrainedTokenizerFast
 
+from oversight_lab.cache import cache_dir, code_hash, load_or_build
 from oversight_lab.models.tokenizer import build_word_tokenizer, tokenizer_hash
 from oversight_lab.worlds.base import World
 
-__all__ = ["TinyConfig", "cache_dir", "pretrain", "load_or_pretrain", "pretrain_key"]
+__all__ = ["TinyConfig", "pretrain", "load_or_pretrain", "pretrain_key"]
 
 
 @dataclass(frozen=True)
@@ -44,33 +44,6 @@ class TinyConfig:
     # (alchemy, 1000 steps: final loss 0.9631 vs 0.9692), and a cache keyed without it would hand one run the
     # other's model.
     threads: int = 1
-
-
-def cache_dir() -> Path:
-    """``$OVERSIGHT_LAB_CACHE``, else ``$XDG_CACHE_HOME/oversight-lab``, else ``~/.cache/oversight-lab``."""
-    if os.environ.get("OVERSIGHT_LAB_CACHE"):
-        return Path(os.environ["OVERSIGHT_LAB_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "oversight-lab"
-
-
-def code_hash(path: Path) -> str:
-    """A hash of a source file's syntax tree without docstrings: reformatting, comments and documentation leave
-    it unchanged; any change to what the code does (a statement, a constant, a default) changes it."""
-    import ast
-
-    tree = ast.parse(Path(path).read_text())
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if (
-            isinstance(body, list)
-            and body
-            and isinstance(body[0], ast.Expr)
-            and isinstance(body[0].value, ast.Constant)
-            and isinstance(body[0].value.value, str)
-        ):
-            node.body = body[1:] or [ast.Pass()]
-    return hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:12]
 
 
 def _code_version(world: World) -> str:
@@ -183,24 +156,21 @@ def load_or_pretrain(
     """
     tok = build_word_tokenizer(world.vocabulary())
     key = pretrain_key(world, cfg, tok)
-    path = cache_dir() / "pretrained" / f"{world.name}-{key}"
-    if (path / "pretrain.json").exists():
+
+    def load(path: Path) -> tuple[GPT2LMHeadModel, dict]:
         model = GPT2LMHeadModel.from_pretrained(path)
         model.eval()
-        info = json.loads((path / "pretrain.json").read_text())
-        return model, tok, path, {**info, "cache_hit": True}
-    model, log = pretrain(world, cfg, tok, progress)
-    # Write to a temporary directory and rename, so a killed run never leaves a half-written cache entry.
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    info = {"key": key, "config": asdict(cfg), "world": world.describe(), **log}
-    (tmp / "pretrain.json").write_text(json.dumps(info, indent=2))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.replace(tmp, path)
-    except OSError:  # another process cached the same key first; theirs is identical
-        import shutil
+        return model, json.loads((path / "pretrain.json").read_text())
 
-        shutil.rmtree(tmp, ignore_errors=True)
-    return model, tok, path, {**info, "cache_hit": False}
+    def build() -> tuple[GPT2LMHeadModel, dict]:
+        model, log = pretrain(world, cfg, tok, progress)
+        return model, {"key": key, "config": asdict(cfg), "world": world.describe(), **log}
+
+    def save(built: tuple[GPT2LMHeadModel, dict], tmp: Path) -> None:
+        built[0].save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        (tmp / "pretrain.json").write_text(json.dumps(built[1], indent=2))
+
+    path = cache_dir() / "pretrained" / f"{world.name}-{key}"
+    (model, info), hit = load_or_build(path, load, build, save)  # a concurrent run waits, then loads
+    return model, tok, path, {**info, "cache_hit": hit}

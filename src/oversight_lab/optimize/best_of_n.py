@@ -21,13 +21,33 @@ an n outside [1, N] and probabilities that are not a distribution are ``ValueErr
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
+from pydantic import Field
 from scipy.special import gammaln
 
 from oversight_lab.metrics.checks import as_finite, check_same_length
 from oversight_lab.metrics.overopt import sorted_by_proxy
+from oversight_lab.optimize.base import OptimiserConfig
 
-__all__ = ["bon_curve", "bon_distribution", "bon_kl", "bon_weights", "exact_bon_kl"]
+__all__ = ["BestOfNConfig", "bon_curve", "bon_distribution", "bon_kl", "bon_weights", "exact_bon_kl"]
+
+
+class BestOfNConfig(OptimiserConfig):
+    """Best-of-n against the proxy, every n ≤ ``pool_size`` from one pool (``bon.*``; the loop's driver is
+    :mod:`oversight_lab.optimize.bon_driver`)."""
+
+    name: ClassVar[str] = "bon"
+    label: ClassVar[str] = "Best-of-n"
+    kl_label: ClassVar[str] = "√KL (analytic, log n − (n−1)/n)"
+    runner: ClassVar[str] = "oversight_lab.optimize.bon_driver:run"
+
+    pool_size: int = Field(64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool")
+    n_tasks: int = Field(32, ge=1, description="held-out eval tasks the pool is drawn for")
+    cache_pool: bool = Field(False, description="keep the sampled pool in the cache (it depends on the "
+                                               "initial policy, tasks and seed only, so cells of a sweep share "
+                                               "it)")
 
 
 def bon_kl(n: int | np.ndarray) -> np.ndarray:

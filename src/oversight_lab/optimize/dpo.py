@@ -10,26 +10,35 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
-from transformers import AutoModelForCausalLM, PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback
+from pydantic import Field
 
-from oversight_lab.feedback.records import Comparison, to_dataset
-from oversight_lab.optimize.rl import _Checkpoints
+from oversight_lab.optimize.base import ArmContext, OptimiserConfig, checkpoint_callback
 
-__all__ = ["DPOConfig", "train_dpo"]
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from oversight_lab.feedback.records import Comparison
+
+__all__ = ["DPOConfig", "run", "train_dpo"]
 
 
-@dataclass(frozen=True)
-class DPOConfig:
-    """DPO on the comparisons the evaluator gave."""
+class DPOConfig(OptimiserConfig):
+    """DPO on the comparisons the evaluator gave (``dpo.*``)."""
 
-    steps: int = 40
-    lr: float = 2e-3
-    beta: float = 0.1
-    batch_size: int = 32
-    checkpoint_every: int = 10
+    name: ClassVar[str] = "dpo"
+    label: ClassVar[str] = "DPO"
+    kl_label: ClassVar[str] = "√KL (Monte-Carlo, k1)"
+    runner: ClassVar[str] = "oversight_lab.optimize.dpo:run"
+
+    steps: int = Field(10, ge=1, description="optimiser steps")
+    lr: float = Field(1e-4, gt=0, description="learning rate (constant schedule)")
+    beta: float = Field(0.1, gt=0, description="DPO's β: the strength of the implicit KL to the reference")
+    batch_size: int = Field(32, ge=1, description="comparisons per step")
+    checkpoint_every: int = Field(10, ge=1, description="score a checkpoint every this many steps, and the "
+                                  "last")
 
 
 def train_dpo(
@@ -41,13 +50,16 @@ def train_dpo(
     on_checkpoint: Callable[[int, PreTrainedModel], None] | None = None,
 ) -> tuple[PreTrainedModel, list[dict]]:
     """Train the policy at ``init_dir`` with DPO; returns the final model and TRL's log."""
+    from transformers import AutoModelForCausalLM, PrinterCallback
     from trl import DPOConfig as TRLDPOConfig
     from trl import DPOTrainer
+
+    from oversight_lab.feedback.records import to_dataset
 
     logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
     model = AutoModelForCausalLM.from_pretrained(init_dir)
     ref = AutoModelForCausalLM.from_pretrained(init_dir)
-    callbacks = [_Checkpoints(cfg.checkpoint_every, on_checkpoint)] if on_checkpoint else []
+    callbacks = [checkpoint_callback(cfg.checkpoint_every, on_checkpoint)] if on_checkpoint else []
     with tempfile.TemporaryDirectory() as tmp:
         args = TRLDPOConfig(
             output_dir=tmp,
@@ -82,3 +94,11 @@ def train_dpo(
     model = trainer.model
     model.eval()
     return model, [h for h in trainer.state.log_history if "loss" in h]
+
+
+def run(ctx: ArmContext, cfg: DPOConfig) -> None:
+    """DPO for one arm and seed on the training comparisons; the final policy is saved."""
+    ctx.start("dpo", cfg.steps)
+    model, _ = train_dpo(ctx.init_dir, ctx.initial.tokenizer, ctx.comparisons, cfg, seed=ctx.seed,
+                         on_checkpoint=lambda step, m: ctx.score("dpo", step, cfg.steps, m))
+    ctx.save(model, "dpo")

@@ -13,30 +13,39 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-from transformers import PreTrainedModel, PreTrainedTokenizerBase, PrinterCallback, TrainerCallback
+from pydantic import Field
 
-from oversight_lab.reward.bradley_terry import RewardModel
+from oversight_lab.optimize.base import ArmContext, OptimiserConfig, checkpoint_callback
 
-__all__ = ["RLConfig", "positions_from_mask", "reward_function", "train_rl"]
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
+    from oversight_lab.reward.bradley_terry import RewardModel
+
+__all__ = ["RLConfig", "positions_from_mask", "reward_function", "run", "train_rl"]
 
 
-@dataclass(frozen=True)
-class RLConfig:
-    """On-policy RL against the proxy reward model."""
+class RLConfig(OptimiserConfig):
+    """On-policy RL against the proxy reward model with a KL penalty to the initial policy (``rl.*``)."""
 
-    algorithm: Literal["grpo", "rloo"] = "grpo"
-    steps: int = 60
-    lr: float = 2e-3
-    beta: float = 0.02
-    num_generations: int = 8
-    prompts_per_step: int = 8
-    temperature: float = 1.0
-    max_new_tokens: int = 8
-    checkpoint_every: int = 10
+    name: ClassVar[str] = "rl"
+    label: ClassVar[str] = "RL against the reward model"
+    kl_label: ClassVar[str] = "√KL (Monte-Carlo, k1)"
+    runner: ClassVar[str] = "oversight_lab.optimize.rl:run"
+
+    algorithm: Literal["grpo", "rloo"] = Field("grpo", description="TRL's GRPO (Shao et al. 2024) or RLOO "
+                                               "(Ahmadian et al. 2024)")
+    steps: int = Field(40, ge=1, description="optimiser steps")
+    lr: float = Field(2e-4, gt=0, description="learning rate (constant schedule)")
+    beta: float = Field(0.05, ge=0, description="KL penalty coefficient to the initial policy")
+    num_generations: int = Field(8, ge=2, description="completions per prompt (the group)")
+    prompts_per_step: int = Field(8, ge=1, description="prompts per step; a step's batch is prompts × group")
+    temperature: float = Field(1.0, gt=0, description="sampling temperature of the completions")
+    checkpoint_every: int = Field(10, ge=1, description="score a checkpoint every this many steps, and the "
+                                  "last")
 
 
 def reward_function(rm: RewardModel, word_level: bool) -> Callable[..., list[float]]:
@@ -81,18 +90,6 @@ def positions_from_mask(module: Any, args: tuple, kwargs: dict) -> tuple[tuple, 
     return args, kwargs
 
 
-class _Checkpoints(TrainerCallback):
-    def __init__(self, every: int, fn: Callable[[int, PreTrainedModel], None]) -> None:
-        self.every, self.fn = every, fn
-
-    def on_step_end(self, args, state, control, model=None, **kwargs):  # noqa: ANN001
-        if state.global_step % self.every == 0 or state.global_step == state.max_steps:
-            was_training = model.training
-            model.eval()
-            self.fn(state.global_step, model)
-            model.train(was_training)
-
-
 def train_rl(
     init_dir: str | Path,
     tokenizer: PreTrainedTokenizerBase,
@@ -102,6 +99,7 @@ def train_rl(
     seed: int,
     on_checkpoint: Callable[[int, PreTrainedModel], None] | None = None,
     word_level: bool = True,
+    max_new_tokens: int = 8,
 ) -> tuple[PreTrainedModel, list[dict]]:
     """Optimise the policy saved at ``init_dir`` against ``rm``; returns the final model and TRL's log.
 
@@ -109,6 +107,7 @@ def train_rl(
     ``_name_or_path``.
     """
     import datasets
+    from transformers import PrinterCallback
     from trl import GRPOConfig, GRPOTrainer, RLOOConfig, RLOOTrainer
 
     logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
@@ -121,7 +120,7 @@ def train_rl(
         per_device_train_batch_size=batch,
         steps_per_generation=1,
         num_iterations=1,
-        max_completion_length=cfg.max_new_tokens,
+        max_completion_length=max_new_tokens,
         temperature=cfg.temperature,
         top_k=0,
         top_p=1.0,
@@ -143,7 +142,7 @@ def train_rl(
     )
     repeats = max(1, (cfg.steps * cfg.prompts_per_step) // max(1, len(prompts)) + 1)
     data = datasets.Dataset.from_dict({"prompt": list(prompts) * repeats})
-    callbacks = [_Checkpoints(cfg.checkpoint_every, on_checkpoint)] if on_checkpoint else []
+    callbacks = [checkpoint_callback(cfg.checkpoint_every, on_checkpoint)] if on_checkpoint else []
     with tempfile.TemporaryDirectory() as tmp:
         args = config_cls(output_dir=tmp, **common)
         trainer = trainer_cls(
@@ -168,3 +167,13 @@ def train_rl(
     model = trainer.model
     model.eval()
     return model, [h for h in trainer.state.log_history if "reward" in h or "loss" in h]
+
+
+def run(ctx: ArmContext, cfg: RLConfig) -> None:
+    """RL for one arm and seed: a checkpoint every ``checkpoint_every`` steps; the final policy is saved."""
+    ctx.start("rl", cfg.steps)
+    prompts = [t.prompt for t in ctx.world.tasks("train", 512, ctx.seed)]
+    model, _ = train_rl(ctx.init_dir, ctx.initial.tokenizer, ctx.rm, prompts, cfg, seed=ctx.seed,
+                        on_checkpoint=lambda step, m: ctx.score("rl", step, cfg.steps, m),
+                        word_level=ctx.initial.word_level, max_new_tokens=ctx.cfg.max_new_tokens)
+    ctx.save(model, "rl")

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from oversight_lab.feedback.records import Comparison
-from oversight_lab.metrics.stats import mean_ci
+from oversight_lab.metrics.stats import cluster_estimate
 from oversight_lab.worlds.base import Task, World
 
 __all__ = ["accuracy_on_pairs", "evaluator_accuracy", "gap_recovered", "gap_recovered_ci", "sandwich_gap"]
@@ -71,29 +71,22 @@ def gap_recovered_ci(
     unaided: Sequence[float],
     assisted: Sequence[float],
     expert: Sequence[float],
-    n_boot: int = 5000,
-    seed: int = 0,
+    units: Sequence[tuple[int, int]] | None = None,
 ) -> dict[str, Any]:
-    """Per-seed ratios (mean, 95% t-CI) and the ratio of seed means (95% percentile bootstrap over seeds)."""
+    """The gap recovered per replicate, its mean and 95% interval over pretraining seeds (the one statistics
+    layer; ``units`` are the replicates' (pretraining seed, RLHF seed), default one pretraining seed), and the
+    ratio of the means as a point estimate. No bootstrap over a handful of seeds: it is the min–max range."""
     u, a, e = (np.asarray(x, dtype=float) for x in (unaided, assisted, expert))
-    per_seed = [gap_recovered(*t) for t in zip(u, a, e, strict=False)]
-    m, lo, hi = mean_ci(per_seed)
-    ratio = gap_recovered(float(u.mean()), float(a.mean()), float(e.mean()))
-    rng = np.random.default_rng(seed)
-    boots = []
-    for _ in range(n_boot if len(u) > 1 else 0):
-        i = rng.integers(0, len(u), len(u))
-        boots.append(gap_recovered(float(u[i].mean()), float(a[i].mean()), float(e[i].mean())))
-    boots = [b for b in boots if not math.isnan(b)]
-    blo, bhi = np.quantile(boots, [0.025, 0.975]).tolist() if boots else [float("nan")] * 2
+    per_seed = [gap_recovered(*t) for t in zip(u, a, e, strict=True)]
+    units = list(units or [(0, k) for k in range(len(per_seed))])[: len(per_seed)]
+    est = cluster_estimate(per_seed, units)
     return {
         "per_seed": per_seed,
-        "mean": m,
-        "lo": lo,
-        "hi": hi,
-        "ratio_of_means": ratio,
-        "boot_lo": blo,
-        "boot_hi": bhi,
+        "mean": est.value,
+        "lo": est.lo,
+        "hi": est.hi,
+        "method": est.method,
+        "ratio_of_means": gap_recovered(float(u.mean()), float(a.mean()), float(e.mean())),
     }
 
 

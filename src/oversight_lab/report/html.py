@@ -14,6 +14,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from oversight_lab.runs.rundir import load_run
 from oversight_lab.runs.summary import HEADLINES, curve
 
 __all__ = ["render_report", "write_report"]
@@ -101,10 +102,13 @@ def _fmt(v: float) -> str:
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
+def read_analysis(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / "analysis.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
 def render_report(run_dir: str | Path) -> str:
     run_dir = Path(run_dir)
-    from oversight_lab.runs.runner import load_run
-
     config, rows, summary = load_run(run_dir)
     env = json.loads((run_dir / "env.json").read_text()) if (run_dir / "env.json").exists() else {}
     arms = list(summary["arms"])
@@ -119,11 +123,19 @@ def render_report(run_dir: str | Path) -> str:
     ]
     parts.append(f"<h1>oversight-lab run: {e(str(summary.get('scenario')))}</h1>")
     parts.append(
-        f"<p>Seeds: {e(str(summary['seeds']))}. Arms: {e(', '.join(arms))}. "
+        f"<p>Replicates (pretraining seed, RLHF seed): {e(str(summary.get('replicates', summary['seeds'])))}. "
+        f"Arms: {e(', '.join(arms))}. "
         "Gold is the world's expert judgement, never seen by any optimiser; proxy is the reward model "
-        "trained on the arm's evaluator. Intervals are 95% Student-t over seeds.</p>"
+        "trained on the arm's evaluator. Intervals: each replicate's value, RLHF seeds averaged within their "
+        "pretraining seed, 95% Student-t over pretraining seeds (rates kept in [0, 1]); the best-of-n peak n "
+        "is a median [min, max] over replicates.</p>"
     )
-    parts.append("<h2>Verdict</h2><ul>" + "".join(f"<li>{e(v)}</li>" for v in summary["verdicts"]) + "</ul>")
+    analysis = read_analysis(run_dir)
+    if analysis and analysis.get("kind") == "story":
+        from oversight_lab.report.stories import story_section
+
+        parts.append(story_section(analysis, run_dir))
+    parts.append("<h2>Headlines</h2><ul>" + "".join(f"<li>{e(v)}</li>" for v in summary["verdicts"]) + "</ul>")
     parts.append(
         "<h2>Scorecard</h2><table><tr><th>metric</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>"
     )

@@ -10,13 +10,13 @@ from typing import Any
 
 import numpy as np
 
+from oversight_lab.analyses.overopt import objective, seed_curves
+from oversight_lab.analyses.sweeps import SweepData
 from oversight_lab.metrics.overopt import gao_form
 from oversight_lab.report.html import COLORS, _png
 from oversight_lab.report.sweep import curves_figure, fmt_ci
-from oversight_lab.scenarios.overoptimisation import seed_curves
-from oversight_lab.sweeps.analysis import SweepData
 
-__all__ = ["markdown_tables", "render_coste", "render_gao"]
+__all__ = ["render_coste", "render_gao"]
 
 OPT_NAME = {"bon": "best-of-n", "bon_exact": "best-of-n (exact d)", "rl": "RL"}
 
@@ -239,9 +239,8 @@ def render_coste(data: SweepData, result: dict[str, Any]) -> list[tuple[str, str
     named = []
     for c in data.cells():
         cfg = data.cell_config(c["id"])
-        from oversight_lab.scenarios.overoptimisation import _objective
 
-        named.append({**by_id[c["id"]], "label": _objective(cfg)})
+        named.append({**by_id[c["id"]], "label": objective(cfg)})
     for opt in ("bon", "rl"):
         uri = curves_figure(
             data,
@@ -253,40 +252,3 @@ def render_coste(data: SweepData, result: dict[str, Any]) -> list[tuple[str, str
         if uri:
             sections.append((f"{OPT_NAME[opt]}: curves per objective", f"<img alt='{opt}' src='{uri}'>"))
     return sections
-
-
-def markdown_tables(result: dict[str, Any], analysis: str) -> str:
-    """The analysis as Markdown (verdicts and the main table), for docs and terminals."""
-
-    def ci(stat: dict[str, float] | None, digits: int = 3) -> str:
-        return fmt_ci(stat, digits)
-
-    lines = [f"- {v}" for v in result["verdicts"]] + [""]
-    if analysis == "gao":
-        lines += [
-            "| reward model | comparisons | arm | optimiser | α | β | R² | d* (fit) | gold rise "
-            "| gold fall |",
-            "| --- | ---: | --- | --- | --- | --- | ---: | --- | --- | --- |",
-        ]
-        for c in result["cells"]:
-            for arm, per in c["arms"].items():
-                for opt, fit in per.items():
-                    sh = fit["shape"]
-                    lines.append(
-                        f"| {c['backbone']} ({c['rm_params']:,}) | {c['n_comparisons']:,} | {arm} | "
-                        f"{OPT_NAME[opt]} | {ci(fit['alpha'], 2)} | {ci(fit['beta'], 2)} | "
-                        f"{_f(fit['mean_fit'].get('r2'))} | {ci(fit['d_peak'], 2)} | "
-                        f"{ci(sh['gold_rise'], 2)} | {ci(sh['gold_fall'], 2)} |"
-                    )
-    else:
-        lines += [
-            "| evaluator | optimiser | objective | final gold | drop (peak − final) | final gold − single | "
-            "drop − single |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
-        ]
-        for r in result["table"]:
-            lines.append(
-                f"| {r['arm']} | {OPT_NAME[r['optimizer']]} | {r['objective']} | {ci(r['gold_final'])} | "
-                f"{ci(r['drop'])} | {ci(r.get('vs_single_gold_final'))} | {ci(r.get('vs_single_drop'))} |"
-            )
-    return "\n".join(lines) + "\n"

@@ -62,15 +62,14 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
         sg = r["sandwich_gap"]
         out = [
             "label accuracy: " + ", ".join(f"{k} {_f(v)}" for k, v in r["accuracy"].items()),
-            f"sandwich gap (accuracy) {_f(sg)}; ratio of means {sg['ratio_of_means']:.3f} "
-            f"[{sg['boot_lo']:.3f}, {sg['boot_hi']:.3f}]",
+            f"sandwich gap (accuracy) {_f(sg)}; ratio of means {sg['ratio_of_means']:.3f}",
         ]
         for key in ("pgr_bon_max", "pgr_rl_final"):
             if key in r:
                 p = r[key]
                 out.append(
                     f"performance gap recovered ({key[4:]}) {_f(p)}; ratio of means "
-                    f"{p['ratio_of_means']:.3f} [{p['boot_lo']:.3f}, {p['boot_hi']:.3f}]"
+                    f"{p['ratio_of_means']:.3f}"
                 )
         return out
     if a == "absent_supervisor":
@@ -182,8 +181,10 @@ def render_protocol_report(r: dict[str, Any]) -> str:
         "</title><style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
         "img{max-width:100%}pre{background:#f7f7f7;padding:1em;font-size:12px;overflow:auto}</style>"
         f"</head><body><h1>Protocol: {e(r['scenario'])} ({e(r['analysis'])})</h1>",
-        f"<p>Seeds {e(str(r['seeds']))}. Accuracy is P(the evaluator prefers the gold-better answer) over "
-        "training pairs whose gold differs. Intervals: 95% Student-t over seeds (bootstrap where noted). "
+        f"<p>Replicates (pretraining seed, RLHF seed) {e(str(r.get('replicates', r['seeds'])))}. Accuracy is "
+        "P(the evaluator prefers the gold-better answer) over training pairs whose gold differs. Intervals: each "
+        "replicate's value, RLHF seeds averaged within their pretraining seed, 95% Student-t over pretraining "
+        "seeds (or over RLHF seeds, conditional on one pretrained model, when the run has one). "
         "See also <a href='report.html'>report.html</a>.</p><h2>Headlines</h2><ul>",
     ]
     parts += [f"<li>{e(line)}</li>" for line in headline_lines(r)]

@@ -12,9 +12,9 @@ import math
 from pathlib import Path
 from typing import Any
 
+from oversight_lab.analyses.sweeps import SweepData, load_sweep
 from oversight_lab.report.html import COLORS, _png
 from oversight_lab.runs.summary import HEADLINES, curve
-from oversight_lab.sweeps.analysis import ANALYSES, SweepData, load_sweep
 
 __all__ = ["TABLE_HEADLINES", "curves_figure", "fmt_ci", "render_sweep_report", "write_sweep_report"]
 
@@ -161,8 +161,8 @@ def render_sweep_report(sweep_dir: str | Path) -> str:
             f"<h2>Analysis</h2><p>The {e(meta['analysis'])} analysis failed: "
             f"<code>{e(result['error'])}</code></p>"
         )
-    elif meta.get("analysis") and result and meta["analysis"] in ANALYSES:
-        for title, body in ANALYSES[meta["analysis"]].render(data, meta["analysis_result"]):
+    elif meta.get("analysis") and result and meta["analysis"] in _renderers():
+        for title, body in _renderers()[meta["analysis"]](data, meta["analysis_result"]):
             parts.append(f"<h2>{e(title)}</h2>{body}")
     parts.append("<h2>Every cell</h2>" + _results_table(data))
     for optimizer, name in (("bon", "Best-of-n"), ("rl", "RL against the reward model"), ("dpo", "DPO")):
@@ -186,3 +186,10 @@ def write_sweep_report(sweep_dir: str | Path) -> Path:
     tmp.write_text(render_sweep_report(sweep_dir))
     tmp.replace(path)
     return path
+
+
+def _renderers() -> dict[str, Any]:
+    """The report section of each sweep analysis, by name."""
+    from oversight_lab.report.overopt import render_coste, render_gao
+
+    return {"gao": render_gao, "coste": render_coste}

@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -33,27 +33,14 @@ from transformers import (
 )
 
 from oversight_lab.feedback.records import Comparison, to_trl
+from oversight_lab.reward.config import RewardModelConfig
 
 if TYPE_CHECKING:
     from oversight_lab.models.tiny import TinyConfig
     from oversight_lab.worlds.base import World
 
-__all__ = ["RewardConfig", "RewardModel", "train_reward_model", "preference_accuracy", "backbone_config",
+__all__ = ["RewardModelConfig", "RewardModel", "train_reward_model", "preference_accuracy", "backbone_config",
            "load_backbone", "pretrain_lock"]
-
-
-@dataclass(frozen=True)
-class RewardConfig:
-    """How the proxy reward model is trained and how an ensemble's members are combined."""
-
-    steps: int = 150
-    batch_size: int = 32
-    lr: float = 2e-3
-    ensemble_size: int = 1
-    aggregate: Literal["mean", "min", "uwo"] = "mean"
-    uwo_lambda: float = 1.0
-    holdout_fraction: float = 0.2
-    bootstrap: bool = True
 
 
 @dataclass
@@ -105,10 +92,12 @@ def train_reward_model(
     backbone: str | Path,
     tokenizer: PreTrainedTokenizerBase,
     comparisons: Sequence[Comparison],
-    cfg: RewardConfig,
+    cfg: RewardModelConfig,
     seed: int,
+    bootstrap: bool = True,
 ) -> RewardModel:
-    """Train ``cfg.ensemble_size`` Bradley–Terry members from the pretrained LM at ``backbone``."""
+    """Train ``cfg.ensemble_size`` Bradley–Terry members from the pretrained LM at ``backbone`` (an ensemble's
+    members each on a bootstrap resample of the comparisons unless ``bootstrap`` is off)."""
     import datasets
     from trl import RewardConfig as TRLRewardConfig
     from trl import RewardTrainer
@@ -118,7 +107,7 @@ def train_reward_model(
     members, logs = [], []
     for m in range(cfg.ensemble_size):
         rng = np.random.default_rng([seed, m])
-        idx = rng.integers(0, len(rows), len(rows)) if (cfg.bootstrap and cfg.ensemble_size > 1) else np.arange(len(rows))
+        idx = rng.integers(0, len(rows), len(rows)) if (bootstrap and cfg.ensemble_size > 1) else np.arange(len(rows))
         data = datasets.Dataset.from_list([rows[i] for i in idx])
         torch.manual_seed(seed * 1000 + m)
         model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
@@ -190,16 +179,8 @@ def pretrain_lock(world: World, cfg: TinyConfig) -> Iterator[None]:
     import json
     from dataclasses import asdict
 
-    from oversight_lab.models.tiny import cache_dir
+    from oversight_lab.cache import cache_dir, locked
 
     tag = hashlib.sha256(json.dumps([world.describe(), asdict(cfg)], sort_keys=True).encode()).hexdigest()[:16]
-    lock_path = cache_dir() / "pretrained" / f".{world.name}-{tag}.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as lock:
-        try:
-            import fcntl
-
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # no POSIX locks: concurrent jobs may pretrain twice, with identical results
-            pass
+    with locked(cache_dir() / "pretrained" / f"{world.name}-{tag}"):
         yield

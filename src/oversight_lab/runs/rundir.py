@@ -20,7 +20,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunDirError", "new_run_dir", "write_json", "read_rows", "environment", "arm_dir"]
+__all__ = ["RunDirError", "new_run_dir", "write_json", "read_rows", "environment", "arm_dir", "load_run"]
 
 PACKAGES = ("oversight-lab", "torch", "transformers", "trl", "datasets", "tokenizers", "numpy", "scipy")
 
@@ -36,6 +36,8 @@ def arm_dir(run_dir: Path, arm: str, seed: int) -> Path:
 def new_run_dir(out: str | Path | None, scenario: str) -> Path:
     """A fresh run directory; refuses one that already holds results, so nothing is overwritten."""
     path = Path(out) if out else Path("runs") / f"{scenario}-{time.strftime('%Y%m%d-%H%M%S')}"
+    if path.exists() and not path.is_dir():
+        raise RunDirError(f"--out {str(path)!r} is a file, not a directory; choose another --out")
     if path.exists() and any(path.iterdir()):
         raise RunDirError(
             f"run directory {str(path)!r} already exists and is not empty; choose another --out"
@@ -81,3 +83,17 @@ def environment() -> dict[str, Any]:
         "argv": sys.argv,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
     }
+
+
+def load_run(run_dir: Path) -> tuple[dict, list[dict], dict]:
+    """Config, metric rows and summary of a finished run (what reports read; never live objects)."""
+    missing = [n for n in ("config.json", "metrics.jsonl", "summary.json") if not (run_dir / n).exists()]
+    if not run_dir.is_dir():
+        raise RunDirError(f"run directory {str(run_dir)!r} does not exist")
+    if missing:
+        raise RunDirError(f"run directory {str(run_dir)!r} is incomplete: missing {', '.join(missing)}")
+    return (
+        json.loads((run_dir / "config.json").read_text()),
+        read_rows(run_dir / "metrics.jsonl"),
+        json.loads((run_dir / "summary.json").read_text()),
+    )

@@ -14,21 +14,36 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from oversight_lab.config import RunConfig
-from oversight_lab.runs.rundir import arm_dir, environment, read_rows, write_json
+from oversight_lab.config import RunConfig, replicates
+from oversight_lab.runs.rundir import arm_dir, environment, write_json
 from oversight_lab.runs.summary import summarise
+from oversight_lab.runs.workers import exit_with_parent
 
-__all__ = ["execute", "jobs_of"]
+__all__ = ["execute", "execute_many", "finish_run_dir", "jobs_of"]
 
 Event = tuple[str, str, int, int]  # (job label, stage, done, total)
 
 
-def jobs_of(cfg: RunConfig) -> list[tuple[str, int]]:
-    return [(arm, cfg.seed + k) for k in range(cfg.seeds) for arm in cfg.arms]
+def jobs_of(cfg: RunConfig) -> list[tuple[str, int, int]]:
+    """Every (arm, pretraining seed, RLHF seed) job of a run, replicate-major."""
+    return [(arm, p, s) for p, s in replicates(cfg) for arm in cfg.arms]
+
+
+def _with_pretrain_seed(cfg_data: dict, pretrain_seed: int) -> dict:
+    """A job's config: the run's, with the pretraining seed it starts from as ``tiny.seed``."""
+    return {**cfg_data, "tiny": {**cfg_data["tiny"], "seed": pretrain_seed}}
+
+
+def _pretrain_key(cfg_data: dict) -> str:
+    import json
+
+    return json.dumps([cfg_data["world"], cfg_data["world_params"], cfg_data["tiny"], cfg_data["policy"]],
+                      sort_keys=True, default=str)
 
 
 def _quiet() -> None:
@@ -47,7 +62,7 @@ def _quiet() -> None:
     datasets.logging.set_verbosity_error()
 
 
-def _prepare(cfg_data: dict, events: Any) -> dict:
+def _prepare(cfg_data: dict, events: Any, label: str = "pretrain") -> dict:
     """Pretrain (or load) the evaluatee once, so the jobs all find it in the cache; import what a job needs
     first, as the other workers do meanwhile, so that every worker starts its first job at the same time."""
     _warm_up()
@@ -62,11 +77,13 @@ def _prepare(cfg_data: dict, events: Any) -> dict:
 
     def progress(step: int, total: int, loss: float) -> None:
         if step % 25 == 0 or step == total:
-            events.put(("pretrain", f"pretrain (loss {loss:.2f})", step, total))
+            events.put((label, f"pretrain (loss {loss:.2f})", step, total))
 
     _, _, _, info = load_or_pretrain(world, tiny_config(cfg), progress)
-    events.put(("pretrain", "pretrain (cached)" if info["cache_hit"] else "pretrain", 1, 1))
+    events.put((label, "pretrain (cached)" if info["cache_hit"] else "pretrain", 1, 1))
     return {
+        "world": cfg.world,
+        "pretrain_seed": cfg.tiny.seed,
         "cache_hit": info["cache_hit"],
         "seconds": info.get("seconds"),
         "final_loss": info.get("final_loss"),
@@ -110,12 +127,11 @@ class JobResult(NamedTuple):
     summary: dict[str, Any]
 
 
-def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any) -> JobResult:
+def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any, label: str) -> JobResult:
     _quiet()
     from oversight_lab.loop import run_arm
 
     cfg = RunConfig.model_validate(cfg_data)
-    label = f"{arm} seed {seed}"
     res = run_arm(
         cfg,
         arm,
@@ -172,75 +188,98 @@ def _progress_ui(events: Any, labels: list[str], enabled: bool) -> tuple[Callabl
 
 
 def execute(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> dict[str, Any]:
-    """Run every job of ``cfg`` into ``run_dir`` and write config, env, metrics, summary and the report."""
+    """Run every job of ``cfg`` into ``run_dir`` and write its config, env, metrics and summary; then stop.
+
+    Analyses (:mod:`oversight_lab.analyses`) and the report read the run directory afterwards."""
+    return execute_many({cfg.scenario: cfg}, {cfg.scenario: run_dir}, cfg.workers, show_progress)[cfg.scenario]
+
+
+def execute_many(
+    cfgs: dict[str, RunConfig], run_dirs: dict[str, Path], workers: int = 2, show_progress: bool = True
+) -> dict[str, dict[str, Any]]:
+    """Run several configs (e.g. every story) in one pool of workers, each into its run directory.
+
+    Each distinct pretrained evaluatee (a world, its tiny settings and a pretraining seed) is built once, the
+    slowest first, side by side in the workers; then every (config, arm, pretraining seed, RLHF seed) job runs.
+    Returns each config's summary (what :func:`finish_run_dir` wrote)."""
     t_start = time.perf_counter()
-    jobs = jobs_of(cfg)
-    write_json(run_dir / "config.json", cfg.model_dump())
     env = environment()
-    env["seeds"] = sorted({s for _, s in jobs})
-    write_json(run_dir / "env.json", env)
-    cfg_data = cfg.model_dump()
-    workers = max(1, min(cfg.workers, len(jobs)))
+    jobs = [(name, arm, p, s) for name, cfg in cfgs.items() for arm, p, s in jobs_of(cfg)]
+    for name, cfg in cfgs.items():
+        write_json(run_dirs[name] / "config.json", cfg.model_dump())
+    prep: dict[str, dict] = {}  # pretraining key → the config data that builds it
+    for _, cfg in sorted(cfgs.items(), key=lambda kv: -kv[1].tiny.steps):
+        for p in sorted({p for _, p, _ in jobs_of(cfg)}):
+            data = _with_pretrain_seed(cfg.model_dump(), p)
+            prep.setdefault(_pretrain_key(data), data)
+    n_workers = max(1, min(workers, len(jobs)))
     ctx = mp.get_context("spawn")
-    with ctx.Manager() as manager:
+    manager = SyncManager(ctx=ctx)
+    manager.start(exit_with_parent)  # the event queue's server process, too, ends with this one
+    with manager:
         events = manager.Queue()
-        labels = ["pretrain"] + [f"{a} seed {s}" for a, s in jobs]
+        labels = [f"pretrain {k[:40]}" for k in prep] + [f"{n} {a} {p}/{s}" for n, a, p, s in jobs]
         close, _ = _progress_ui(events, labels, show_progress)
         try:
             t0 = time.perf_counter()
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                prep_future = pool.submit(_prepare, cfg_data, events)
-                # the pool spawns a worker per submission while none is idle: the others start and import now,
-                # during the preparation, instead of after it
-                warm = [pool.submit(_warm_up) for _ in range(workers - 1)]
-                prep = prep_future.result()
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=exit_with_parent) as pool:
+                # the pool spawns a worker per submission while none is idle: every worker starts and imports
+                # now, pretraining one evaluatee each; the jobs of a pretrained evaluatee are queued as soon as
+                # it is ready, so they run while the next one pretrains
+                pre = {pool.submit(_prepare, data, events, f"pretrain {k[:40]}"): k for k, data in prep.items()}
+                warm = [pool.submit(_warm_up) for _ in range(max(0, n_workers - len(pre)))]
+                key_of_job = {
+                    (n, a, p, s): _pretrain_key(_with_pretrain_seed(cfgs[n].model_dump(), p)) for n, a, p, s in jobs
+                }
+                futures: dict[tuple, Future] = {}
+                prep_info = []
+                for done in as_completed(pre):
+                    prep_info.append(done.result())
+                    for job, key in key_of_job.items():
+                        if key == pre[done]:
+                            n, a, p, s = job
+                            futures[job] = pool.submit(
+                                _job, _with_pretrain_seed(cfgs[n].model_dump(), p), a, s, str(run_dirs[n]),
+                                events, f"{n} {a} {p}/{s}")
                 for w in warm:
                     w.result()
                 t_prep = time.perf_counter() - t0
-                futures = [pool.submit(_job, cfg_data, arm, seed, str(run_dir), events) for arm, seed in jobs]
-                _import_for_report_when_a_core_idles(futures, workers)
-                results = [f.result() for f in futures]
+                _import_for_report_when_a_core_idles(list(futures.values()), n_workers)
+                results = {job: futures[job].result() for job in key_of_job}  # in job order, not finishing order
         finally:
             close()
-    rows = [r for res in results for r in res.rows]
-    with open(run_dir / "metrics.jsonl", "w") as f:
-        import json
-
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
-    summary = summarise(rows, list(cfg.arms), env["seeds"])
-    stage_totals: dict[str, float] = {}
-    for res in results:
-        for stage, sec in res.summary["timings"].items():
-            stage_totals[stage] = stage_totals.get(stage, 0.0) + sec
-    summary["timings"] = {
-        "wall": time.perf_counter() - t_start,
-        "prepare": t_prep,
-        "workers": workers,
-        "job_seconds_by_stage": stage_totals,
-        "pretrain": prep,
-    }
-    summary["scenario"] = cfg.scenario
-    write_json(run_dir / "summary.json", summary)
-    from oversight_lab.report.html import write_report
-
-    write_report(run_dir)
-    return summary
+    summaries = {}
+    for name, cfg in cfgs.items():
+        mine = [res for (n, *_), res in results.items() if n == name]
+        stages: dict[str, float] = {}
+        for res in mine:
+            for stage, sec in res.summary["timings"].items():
+                stages[stage] = stages.get(stage, 0.0) + sec
+        timings = {
+            "wall": time.perf_counter() - t_start,
+            "prepare": t_prep,
+            "workers": n_workers,
+            "job_seconds": stages.get("total", 0.0),
+            "job_seconds_by_stage": stages,
+            "pretrain": prep_info,
+        }
+        summaries[name] = finish_run_dir(run_dirs[name], cfg, [r for res in mine for r in res.rows], env, timings)
+    return summaries
 
 
-def load_run(run_dir: Path) -> tuple[dict, list[dict], dict]:
-    """Config, metric rows and summary of a finished run (what reports read; never live objects)."""
+def finish_run_dir(run_dir: Path, cfg: RunConfig, rows: list[dict[str, Any]], env: dict[str, Any],
+                   timings: dict[str, Any]) -> dict[str, Any]:
+    """Write a finished run's env, metrics and summary (its config was written when it started)."""
     import json
 
-    from oversight_lab.runs.rundir import RunDirError
-
-    missing = [n for n in ("config.json", "metrics.jsonl", "summary.json") if not (run_dir / n).exists()]
-    if not run_dir.is_dir():
-        raise RunDirError(f"run directory {str(run_dir)!r} does not exist")
-    if missing:
-        raise RunDirError(f"run directory {str(run_dir)!r} is incomplete: missing {', '.join(missing)}")
-    return (
-        json.loads((run_dir / "config.json").read_text()),
-        read_rows(run_dir / "metrics.jsonl"),
-        json.loads((run_dir / "summary.json").read_text()),
-    )
+    reps = replicates(cfg)
+    write_json(run_dir / "env.json", {**env, "seeds": sorted({s for _, s in reps}),
+                                      "replicates": [list(r) for r in reps], "seed_block": cfg.seed_block})
+    with open(run_dir / "metrics.jsonl", "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    summary = summarise(rows, list(cfg.arms), reps)
+    summary["timings"] = timings
+    summary["scenario"] = cfg.scenario
+    write_json(run_dir / "summary.json", summary)
+    return summary

@@ -1,4 +1,5 @@
-"""Aggregate a run's metric rows across seeds: per-seed headline numbers, means with 95% CIs, curves, verdicts."""
+"""Aggregate a run's metric rows over its replicates: per-replicate headline numbers, their means with 95%
+intervals at the pretraining-seed level (:mod:`oversight_lab.metrics.stats`), curves, verdict lines."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ from typing import Any
 
 import numpy as np
 
-from oversight_lab.metrics.stats import mean_ci
+from oversight_lab.metrics.stats import cluster_estimate, median_range
 
 __all__ = ["curve", "per_seed_headlines", "summarise", "HEADLINES"]
 
-# name → what it means; every headline is computed per seed, then averaged with a CI across seeds.
+# name → what it means; every headline is computed per replicate (pretraining seed, RLHF seed), then averaged
+# with an interval over pretraining seeds.
 HEADLINES = {
     "gold_initial": "gold of the initial policy",
     "proxy_initial": "proxy (reward-model score) of the initial policy",
@@ -39,6 +41,7 @@ def _by(rows: list[dict], **match: Any) -> list[dict]:
 
 
 def per_seed_headlines(rows: list[dict], arm: str, seed: int) -> dict[str, float]:
+    """The headlines of one replicate (RLHF seeds are unique within a run, see ``config.replicates``)."""
     nan = float("nan")
     init = _by(rows, arm=arm, seed=seed, optimizer="initial")
     bon = sorted(_by(rows, arm=arm, seed=seed, optimizer="bon"), key=lambda r: r["step"])
@@ -64,22 +67,34 @@ def per_seed_headlines(rows: list[dict], arm: str, seed: int) -> dict[str, float
     return h
 
 
+# headlines that are rates (an interval never leaves [0, 1]) and counts (median and range, no interval)
+RATES = {"bon_toxic_max_n", "rl_toxic_final", "rl_undisclosed_final", "toxic_initial", "rm_acc_evaluator",
+         "rm_acc_gold"}
+COUNTS = {"bon_n_peak"}
+
+
+def _unit(r: dict) -> tuple:
+    return (r.get("pretrain_seed", 0), r["seed"])
+
+
 def curve(rows: list[dict], arm: str, optimizer: str, metric: str, x: str = "kl/sqrt",
           relative: bool = False) -> dict[str, list[float]]:
-    """Mean and 95% CI of ``metric`` across seeds at every checkpoint, with the mean of ``x`` for the axis.
+    """Mean and 95% interval of ``metric`` at every checkpoint (over pretraining seeds, RLHF seeds averaged
+    within each), with the mean of ``x`` for the axis.
 
     ``relative`` subtracts each seed's value at its first checkpoint: a reward model's scale and offset are
     arbitrary (Bradley–Terry is identified only up to a shift), so proxies are compared as gains, as in Gao et al.
     """
     steps: dict[int, list[dict]] = defaultdict(list)
-    first: dict[int, float] = {}
+    first: dict[tuple, float] = {}
     for r in sorted(_by(rows, arm=arm, optimizer=optimizer), key=lambda r: r["step"]):
         steps[r["step"]].append(r)
-        first.setdefault(r["seed"], r.get(metric, float("nan")))
+        first.setdefault(_unit(r), r.get(metric, float("nan")))
     out: dict[str, list[float]] = {"step": [], "x": [], "mean": [], "lo": [], "hi": []}
     for step in sorted(steps):
-        vals = [r.get(metric, float("nan")) - (first[r["seed"]] if relative else 0.0) for r in steps[step]]
-        m, lo, hi = mean_ci(vals)
+        vals = [r.get(metric, float("nan")) - (first[_unit(r)] if relative else 0.0) for r in steps[step]]
+        est = cluster_estimate(vals, [_unit(r) for r in steps[step]])
+        m, lo, hi = est.value, est.lo, est.hi
         out["step"].append(step)
         out["x"].append(float(np.nanmean([r.get(x, float("nan")) for r in steps[step]])))
         out["mean"].append(m)
@@ -104,15 +119,25 @@ def _verdict(arm: str, agg: dict[str, dict[str, float]]) -> str:
     return "; ".join(parts) + "."
 
 
-def summarise(rows: list[dict], arms: list[str], seeds: list[int]) -> dict[str, Any]:
-    """Per-seed headlines and their means with 95% Student-t CIs across seeds, per arm, plus verdict lines."""
-    out: dict[str, Any] = {"seeds": seeds, "headlines": HEADLINES, "arms": {}, "verdicts": []}
+def summarise(rows: list[dict], arms: list[str], replicates: list[tuple[int, int]]) -> dict[str, Any]:
+    """Per-replicate headlines and their means with 95% intervals over pretraining seeds (RLHF seeds averaged
+    within each; rates kept in [0, 1]; counts as median and range), per arm, plus verdict lines."""
+    seeds = [s for _, s in replicates]
+    out: dict[str, Any] = {"seeds": seeds, "replicates": [list(r) for r in replicates], "headlines": HEADLINES,
+                           "arms": {}, "verdicts": []}
     for arm in arms:
         per_seed = {s: per_seed_headlines(rows, arm, s) for s in seeds}
         agg = {}
         for key in HEADLINES:
-            m, lo, hi = mean_ci([per_seed[s][key] for s in seeds])
-            agg[key] = {"mean": m, "lo": lo, "hi": hi}
+            vals = [per_seed[s][key] for s in seeds]
+            if key in COUNTS:
+                mr = median_range(vals)
+                agg[key] = {"mean": mr["median"], "lo": mr["min"], "hi": mr["max"],
+                            "method": f"median and range over {mr['n']} replicates"}
+                continue
+            est = cluster_estimate(vals, replicates, bounds=(0.0, 1.0) if key in RATES else (None, None),
+                                   what=key)
+            agg[key] = {"mean": est.value, "lo": est.lo, "hi": est.hi, "method": est.method}
         out["arms"][arm] = {"aggregate": agg, "per_seed": {str(s): v for s, v in per_seed.items()}}
         out["verdicts"].append(_verdict(arm, agg))
     return out

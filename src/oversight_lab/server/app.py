@@ -1,206 +1,75 @@
-"""The FastAPI application: JSON API, pages (``pages.py``), auth by invite token, limits and errors.
+"""The FastAPI application: the JSON API, the pages (``pages.py``), errors, and the app's start.
 
 Who sees what: annotators see an item's prompt and its two answers in a stored random order, the assistance
 their condition gives, and nothing else: not whether the item is gold, not the condition's name, not anyone
 else's labels. Experts label the gold items in their own view. Admins see the dashboard and the exports.
 
-A request is authenticated by the ``olab_token`` cookie (set by ``/join/<token>``) or an ``Authorization:
-Bearer <token>`` header. Wrong or missing tokens get 401, wrong roles 403, another person's assignment 404.
-Bodies over the study's ``limits.body_bytes`` get 413 before they are parsed; malformed ones 422 naming the
-field. Every acknowledged write is committed (and on SQLite fsynced) before the response is sent.
+A request is authenticated by an ``Authorization: Bearer <invite token>`` header or a session cookie
+(``auth.py``: sessions, revocation, CSRF). Wrong, expired or revoked credentials get 401, wrong roles 403,
+another person's assignment 404, and an id the database cannot hold 404 as well. Bodies over the study's
+``limits.body_bytes`` get 413 before they are parsed; malformed ones 422 naming the field in plain words
+(``validation.py``). Every acknowledged write is committed (and on SQLite fsynced) before the response is
+sent.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import DataError
 
+from oversight_lab.server import pages
 from oversight_lab.server import service as svc
 from oversight_lab.server.assistants import Assistant, make_assistant
+from oversight_lab.server.auth import (
+    Admin,
+    AnnotatorOnly,
+    Anyone,
+    AppContext,
+    Guard,
+    Labeller,
+    ctx_of,
+    is_revoked,
+    revoke_participant,
+)
 from oversight_lab.server.dashboard import dashboard
-from oversight_lab.server.db import Database, Item, Participant, StudyRow, migrate, utcnow
-from oversight_lab.server.export import comparisons, long_rows, write_long
+from oversight_lab.server.db import (
+    Database,
+    Item,
+    Participant,
+    Revocation,
+    StudyRow,
+    WebSession,
+    migrate,
+    utcnow,
+)
+from oversight_lab.server.display import ItemRenderer
+from oversight_lab.server.export import EXPORTS, comparisons, long_rows, write_long
 from oversight_lab.server.study import Study, StudyItem, load_items
+from oversight_lab.server.validation import (
+    PARTICIPANT_ID,
+    ChatIn,
+    InviteIn,
+    RevokeIn,
+    content_disposition,
+    friendly,
+)
 
-__all__ = [
-    "COOKIE",
-    "Admin",
-    "AnnotatorOnly",
-    "Anyone",
-    "AppContext",
-    "ExpertOnly",
-    "Labeller",
-    "create_app",
-    "current",
-    "require",
-]
+__all__ = ["create_app"]
 
-COOKIE = "olab_token"
 HERE = Path(__file__).parent
-
-
-@dataclass
-class AppContext:
-    study: Study
-    db: Database
-    assistant: Assistant | None
-    clock: Callable[[], datetime] = utcnow
-    initial_admin_token: str | None = None
-    # token hash -> participant. Safe to cache: participant rows are append-only, never changed or removed.
-    people: dict[str, Participant] = field(default_factory=dict)
-
-
-class Guard:
-    """Pure ASGI middleware in front of every request (cheaper than Starlette's ``BaseHTTPMiddleware``).
-
-    Refuses a POST whose ``Origin`` is another site (403), and request bodies over ``limit`` bytes (413)
-    before any parsing; paths under ``/api/admin/`` (item pushes from ``HumanEvaluator``) get
-    ``admin_limit``. Adds the security headers (CSP, nosniff, no referrer, no caching) to every response.
-    """
-
-    def __init__(self, app: Any, limit: int, admin_limit: int) -> None:
-        self.app, self.default, self.admin_limit = app, limit, admin_limit
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        limit = self.admin_limit if scope.get("path", "").startswith("/api/admin/") else self.default
-        headers = dict(scope.get("headers") or [])
-        origin = headers.get(b"origin", b"").decode(errors="replace")
-        host = headers.get(b"host", b"").decode(errors="replace")
-        foreign = origin not in ("", "null") and origin.split("://", 1)[-1] != host
-        if scope.get("method") == "POST" and foreign:
-            await self._json(send, 403, {"error": f"cross-site request from {origin} refused",
-                                         "where": "origin"})
-            return
-        declared = headers.get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > limit):
-            await self._refuse(send, declared.decode(errors="replace"), limit)
-            return
-        chunks, total, more = [], 0, True
-        while more:  # read (a bounded amount) ahead, so chunked bodies are limited too
-            msg = await receive()
-            if msg["type"] == "http.disconnect":
-                return
-            total += len(msg.get("body", b""))
-            if total > limit:
-                await self._refuse(send, f"more than {total}", limit)
-                return
-            chunks.append(msg.get("body", b""))
-            more = msg.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay() -> dict:
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        async def secure_send(msg: dict) -> None:
-            if msg["type"] == "http.response.start":
-                msg = {**msg, "headers": [*msg.get("headers", []), *SECURITY_HEADERS]}
-            await send(msg)
-
-        await self.app(scope, replay, secure_send)
-
-    async def _refuse(self, send: Callable, size: str, limit: int) -> None:
-        await self._json(send, 413, {"error": f"request body too large ({size} bytes; the limit is {limit})",
-                                     "where": "body"}, close=True)
-
-    @staticmethod
-    async def _json(send: Callable, status: int, payload: dict[str, Any], close: bool = False) -> None:
-        headers = [(b"content-type", b"application/json"), *SECURITY_HEADERS]
-        if close:
-            headers.append((b"connection", b"close"))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": json.dumps(payload).encode()})
-
-
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
-       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
-SECURITY_HEADERS = [(b"content-security-policy", CSP.encode()), (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"), (b"cache-control", b"no-store")]
-
-
-def ctx_of(request: Request) -> AppContext:
-    return request.app.state.ctx
-
-
-def _token(request: Request) -> str | None:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return request.cookies.get(COOKIE)
-
-
-def current(request: Request) -> Participant | None:
-    ctx = ctx_of(request)
-    token = _token(request)
-    if not token:
-        return None
-    key = svc.hash_token(token)
-    if key in ctx.people:
-        return ctx.people[key]
-    with ctx.db.read() as s:
-        p = svc.authenticate(s, token)
-        if p is not None:
-            s.expunge(p)
-            if len(ctx.people) < 100_000:
-                ctx.people[key] = p
-        return p
-
-
-def require(*roles: str) -> Callable[[Request], Participant]:
-    def dep(request: Request) -> Participant:
-        p = current(request)
-        if p is None:
-            raise svc.ServiceError(401, "not signed in: open your invite link, or send "
-                                   "'Authorization: Bearer <token>'")
-        if p.role not in roles:
-            raise svc.ServiceError(403, f"this needs the role {' or '.join(roles)}; you are {p.role}")
-        return p
-
-    return dep
-
-
-Anyone = Annotated[Participant, Depends(require(*svc.ROLES))]
-Labeller = Annotated[Participant, Depends(require("annotator", "expert"))]
-AnnotatorOnly = Annotated[Participant, Depends(require("annotator"))]
-ExpertOnly = Annotated[Participant, Depends(require("expert"))]
-Admin = Annotated[Participant, Depends(require("admin"))]
-
-
-def _validation_details(exc: RequestValidationError) -> list[dict[str, str]]:
-    out = []
-    for err in exc.errors():
-        where = ".".join(str(x) for x in err.get("loc", ()))
-        out.append({"where": where, "message": err.get("msg", "invalid")})
-    return out
-
-
-class ChatIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    message: str = Field(max_length=100_000)
-
-
-class InviteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Literal["admin", "expert", "annotator"]
-    name: str = Field("", max_length=100)
+BATCH = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 
 
 class ItemsIn(BaseModel):
@@ -210,9 +79,6 @@ class ItemsIn(BaseModel):
 
 
 api = APIRouter(prefix="/api")
-EXPORTS = {"labels.csv": "text/csv", "labels.parquet": "application/vnd.apache.parquet",
-           "comparisons.jsonl": "application/jsonl", "trl.jsonl": "application/jsonl",
-           "study.yaml": "application/yaml"}
 
 
 @api.get("/me")
@@ -228,7 +94,8 @@ def next_item(request: Request, p: Labeller) -> dict[str, Any]:
         a = svc.next_assignment(s, ctx.study, p, now, ctx.assistant)
         if a is None:
             return {"done": True}
-        return {"done": False, **svc.served_view(s, ctx.study, a, now, labelled=False).public()}
+        view = svc.served_view(s, ctx.study, a, now, labelled=False, renderer=ctx.renderer)
+        return {"done": False, **view.public()}
 
 
 @api.get("/assignments/{assignment_id}")
@@ -238,7 +105,7 @@ def get_assignment(assignment_id: int, request: Request,
     now = ctx.clock()
     with ctx.db.read() as s:
         a = svc.own_assignment(s, p, assignment_id)
-        return svc.served_view(s, ctx.study, a, now).public()
+        return svc.served_view(s, ctx.study, a, now, renderer=ctx.renderer).public()
 
 
 @api.post("/assignments/{assignment_id}/interaction")
@@ -298,9 +165,39 @@ def push_items(body: ItemsIn, request: Request, p: Admin) -> dict[str, Any]:
         return {"batch": batch, "item_ids": [r.id for r in rows]}
 
 
+@api.get("/admin/participants")
+def participants(request: Request, p: Admin) -> dict[str, Any]:
+    ctx = ctx_of(request)
+    now = ctx.clock()
+    with ctx.db.read() as s:
+        revoked = set(s.scalars(select(Revocation.participant_id).where(
+            Revocation.participant_id.is_not(None))))
+        live = exists().where(Revocation.session_id == WebSession.id)
+        sessions = dict(s.execute(select(WebSession.participant_id, func.count()).where(
+            WebSession.expires_at > now, ~live).group_by(WebSession.participant_id)).all())
+        people = list(s.scalars(select(Participant).order_by(Participant.seq)))
+        return {"participants": [{"participant_id": q.id, "role": q.role, "name": q.name,
+                                  "revoked": q.id in revoked, "open_sessions": 0 if q.id in revoked else
+                                  sessions.get(q.id, 0)} for q in people]}
+
+
+@api.post("/admin/participants/{participant_id}/revoke")
+def revoke(participant_id: str, body: RevokeIn, request: Request, p: Admin) -> dict[str, Any]:
+    """End a participant's invite token and every session of theirs (a leaked link, someone who left)."""
+    ctx = ctx_of(request)
+    if not PARTICIPANT_ID.match(participant_id):
+        raise svc.ServiceError(404, f"participant {participant_id[:40]!r} not found", "participant_id")
+    with ctx.db.write() as s:
+        new = revoke_participant(s, participant_id, ctx.clock(), body.reason, p.id)
+    ctx.forget()
+    return {"participant_id": participant_id, "revoked": True, "already": not new}
+
+
 @api.get("/admin/batches/{batch}")
 def batch(batch: str, request: Request, p: Admin) -> dict[str, Any]:
     ctx = ctx_of(request)
+    if not BATCH.match(batch):
+        raise svc.ServiceError(404, f"batch {batch[:64]!r} not found", "batch")
     with ctx.db.read() as s:
         return svc.batch_status(s, batch)
 
@@ -320,7 +217,8 @@ def export(name: str, request: Request, p: Admin) -> Response:
     if name not in EXPORTS:
         raise svc.ServiceError(404, f"no export {name!r}; choose one of {', '.join(EXPORTS)}", "name")
     if name == "study.yaml":
-        return Response(ctx.study.text, media_type=EXPORTS[name])
+        return Response(ctx.study.text, media_type=EXPORTS[name], headers={
+            "Content-Disposition": content_disposition(f"{ctx.study.config.name}-{name}")})
     from oversight_lab.feedback import to_trl, write_comparisons
 
     with ctx.db.read() as s, tempfile.TemporaryDirectory() as tmp:
@@ -333,7 +231,7 @@ def export(name: str, request: Request, p: Admin) -> Response:
             path.write_text("".join(json.dumps(r) + "\n" for r in to_trl(comparisons(s, ctx.study),
                                                                            margin=True)))
         data = path.read_bytes()
-    headers = {"Content-Disposition": f'attachment; filename="{ctx.study.config.name}-{name}"',
+    headers = {"Content-Disposition": content_disposition(f"{ctx.study.config.name}-{name}"),
                "X-Study-Sha256": ctx.study.sha256}
     return Response(data, media_type=EXPORTS[name], headers=headers)
 
@@ -350,7 +248,11 @@ def _init(ctx: AppContext, run_migrations: bool, admin_token: str | None) -> Non
         if fresh:
             svc.add_items(s, ctx.study, load_items(ctx.study), now, batch="study")
         has_admin = s.scalar(select(Participant.id).where(Participant.role == "admin").limit(1))
-        if admin_token and svc.authenticate(s, admin_token) is None:
+        known = svc.find_by_token(s, admin_token) if admin_token else None
+        if known is not None and is_revoked(s, known.id):
+            raise svc.ServiceError(409, "the admin token given in $OVERSIGHT_LAB_ADMIN_TOKEN was revoked; "
+                                   "start with another one")
+        if admin_token and known is None:
             svc.create_invite(s, "admin", "admin", now, token=admin_token)
         elif has_admin is None:
             _, ctx.initial_admin_token = svc.create_invite(s, "admin", "admin", now)
@@ -360,12 +262,11 @@ def create_app(study: Study, db_url: str, *, run_migrations: bool = True, assist
                clock: Callable[[], datetime] = utcnow, admin_token: str | None = None,
                sync: str = "full") -> FastAPI:
     """Build the app for ``study`` on the database at ``db_url`` (created and migrated when needed)."""
-    from oversight_lab.server import pages
-
     needs = {c.assistance for c in study.config.conditions} & {"critique", "chat"}
     if assistant is None and needs:
         assistant = make_assistant(study.config.assistant)
-    ctx = AppContext(study=study, db=Database(db_url, sync=sync), assistant=assistant, clock=clock)
+    ctx = AppContext(study=study, db=Database(db_url, sync=sync), assistant=assistant, clock=clock,
+                     renderer=ItemRenderer(study))
     _init(ctx, run_migrations, admin_token)
     app = FastAPI(title=f"oversight-lab study: {study.config.name}", docs_url=None, redoc_url=None,
                   openapi_url="/api/openapi.json")
@@ -379,11 +280,19 @@ def create_app(study: Study, db_url: str, *, run_migrations: bool = True, assist
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
-        details = _validation_details(exc)
-        msg = "; ".join(f"{d['where']}: {d['message']}" for d in details)
+        details = friendly(list(exc.errors()))
+        msg = "; ".join(f"{d['where']} {d['message']}" for d in details)
         if not request.url.path.startswith("/api"):
-            return pages.error_page(request, 422, f"invalid form: {msg}")
+            return pages.error_page(request, 422, f"not accepted: {msg}")
         return JSONResponse({"error": f"invalid request: {msg}", "details": details}, status_code=422)
+
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> Response:
+        # A safety net: validation should stop such values first. Nothing was stored (the write rolled back).
+        msg = "a value is outside what the database can store; nothing was stored"
+        if not request.url.path.startswith("/api"):
+            return pages.error_page(request, 422, msg)
+        return JSONResponse({"error": msg, "where": "body"}, status_code=422)
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from oversight_lab.server.db import Assignment, Event, Item, Label, Participant
+from oversight_lab.server.db import Assignment, ChatMessage, Event, Item, Label, Participant
 from oversight_lab.server.service import latest_labels
 from oversight_lab.server.stats import (
     bootstrap_gap,
@@ -26,12 +26,18 @@ from oversight_lab.server.stats import (
     cohen_kappa,
     credit,
     krippendorff_alpha,
+    poisson_rate,
     sandwich_gap,
     wilson,
 )
 from oversight_lab.server.study import Study
+from oversight_lab.server.validation import has_bidi
 
-__all__ = ["dashboard", "expert_agreement", "gold_choices"]
+__all__ = ["dashboard", "expert_agreement", "gold_choices", "text_flags"]
+
+
+MIN_RATE_LABELS = 10  # fewer labels than this: "too few" instead of a rate
+MIN_CALIBRATION = 20  # fewer confident labels on gold than this: "too few" instead of an ECE
 
 
 def _choice(strength: float) -> int | None:
@@ -73,6 +79,19 @@ def _acc(total: float, n: int) -> dict[str, Any]:
 
 def _nan_none(x: float) -> float | None:
     return None if x is None or math.isnan(x) else x
+
+
+def text_flags(s: Session) -> list[dict[str, Any]]:
+    """Stored text holding bidirectional controls (which can make text display as something other than what is
+    stored; participants see them as visible marks): where it is, for the admin to check."""
+    fields = {Item: ("task_id", "prompt", "answer_a", "answer_b", "critique_a", "critique_b", "policy"),
+              Label: ("rationale",), ChatMessage: ("text",), Participant: ("name",)}
+    out = []
+    for model, names in fields.items():
+        for row in s.scalars(select(model).order_by(model.id)):
+            out.extend({"table": model.__tablename__, "id": row.id, "field": f}
+                       for f in names if has_bidi(getattr(row, f)))
+    return out
 
 
 def dashboard(s: Session, study: Study, now: datetime) -> dict[str, Any]:
@@ -170,16 +189,19 @@ def dashboard(s: Session, study: Study, now: datetime) -> dict[str, Any]:
     span = None
     if originals:
         start = min(a.served_at for a in assignments.values())
-        span = max((max(lab.submitted_at for lab in originals) - start).total_seconds(), 1e-9)
+        span = (max(lab.submitted_at for lab in originals) - start).total_seconds()
     per_person_n: dict[str, int] = defaultdict(int)
     for lab in originals:
         per_person_n[lab.participant_id] += 1
     throughput = {
         "labels": len(originals), "edits": len(s.scalars(select(Label.id).where(Label.revision > 0)).all()),
         "annotators_active": len(per_person_n), "expired_assignments": expired,
-        "labels_per_hour": (len(originals) / span * 3600) if span else None,
+        # no rate from a handful of labels (one label 1.3 s after serving once read as 2,789.5 per hour)
+        "labels_per_hour": poisson_rate(len(originals), span or 0.0, MIN_RATE_LABELS, per=3600.0),
         "median_seconds_to_submit": statistics.median(secs) if secs else None,
+        "n_submit": len(secs),
         "median_seconds_to_first_interaction": statistics.median(to_first) if to_first else None,
+        "n_first_interaction": len(to_first),
         "per_annotator": dict(sorted(per_person_n.items())),
     }
     return {
@@ -191,6 +213,8 @@ def dashboard(s: Session, study: Study, now: datetime) -> dict[str, Any]:
         "expert": expert,
         "sandwich_gap": gaps,
         "agreement": agreement,
-        "calibration": {k: calibration(v[0], v[1]) for k, v in sorted(calib.items())},
+        "calibration": {k: {**calibration(v[0], v[1]), "too_few": len(v[0]) < MIN_CALIBRATION,
+                            "min_n": MIN_CALIBRATION} for k, v in sorted(calib.items())},
         "throughput": throughput,
+        "text_flags": text_flags(s),
     }

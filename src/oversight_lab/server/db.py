@@ -49,6 +49,7 @@ __all__ = [
     "Item",
     "Label",
     "Participant",
+    "Revocation",
     "SchemaError",
     "StudyRow",
     "migrate",
@@ -56,9 +57,10 @@ __all__ = [
     "schema_revision",
     "sqlite_url",
     "utcnow",
+    "WebSession",
 ]
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002"
 _WRITE: ContextVar[bool] = ContextVar("oversight_lab_write", default=False)
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -179,7 +181,34 @@ class ChatMessage(Base):
     at: Mapped[datetime] = mapped_column(DateTime)
 
 
-APPEND_ONLY_TABLES = ("study", "participants", "items", "assignments", "events", "labels", "chat_messages")
+class WebSession(Base):
+    """A browser session: made by a same-origin POST to ``/join``, known by a hashed cookie token, ending at
+    ``expires_at`` or at its first revocation, whichever comes first."""
+
+    __tablename__ = "sessions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    participant_id: Mapped[str] = mapped_column(ForeignKey("participants.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime)
+    expires_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class Revocation(Base):
+    """A revocation, itself a row (storage stays append-only): of one session (sign-out) or of a participant
+    (their invite token and every session, by an admin)."""
+
+    __tablename__ = "revocations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    participant_id: Mapped[str | None] = mapped_column(ForeignKey("participants.id"), nullable=True,
+                                                       index=True)
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("sessions.id"), nullable=True, index=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    revoked_by: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime)
+
+
+APPEND_ONLY_TABLES = ("study", "participants", "items", "assignments", "events", "labels", "chat_messages",
+                      "sessions", "revocations")
 
 
 def _alembic_config(connection: Any = None) -> Any:  # alembic.config.Config, imported lazily
@@ -244,6 +273,7 @@ class Database:
             kwargs["pool_size"] = 10
             kwargs["max_overflow"] = 30
         self.engine = create_engine(url, **kwargs)
+        self.dialect = self.engine.dialect.name  # ids are checked against its integer range
         if self.is_sqlite:
             self._sqlite_setup()
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)

@@ -29,8 +29,13 @@ from oversight_lab.server.db import HEAD_REVISION, Assignment, ChatMessage, Even
 from oversight_lab.server.service import latest_labels
 from oversight_lab.server.stats import credit
 from oversight_lab.server.study import Study
+from oversight_lab.server.validation import csv_cell
 
-__all__ = ["LONG_FIELDS", "comparisons", "export_study", "long_rows", "write_long"]
+__all__ = ["EXPORTS", "LONG_FIELDS", "comparisons", "export_study", "long_rows", "write_long"]
+
+EXPORTS = {"labels.csv": "text/csv", "labels.parquet": "application/vnd.apache.parquet",
+           "comparisons.jsonl": "application/jsonl", "trl.jsonl": "application/jsonl",
+           "study.yaml": "application/yaml"}
 
 LONG_FIELDS = [
     "label_id", "revision", "supersedes", "is_latest", "kind", "participant_id", "participant_role",
@@ -112,13 +117,16 @@ def comparisons(s: Session, study: Study) -> list[Comparison]:
 
 
 def write_long(rows: list[dict[str, Any]], path: Path, study: Study) -> Path:
-    """CSV or Parquet (by suffix); Parquet carries the frozen study text in its schema metadata."""
+    """CSV or Parquet (by suffix); Parquet carries the frozen study text in its schema metadata.
+
+    CSV text cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR) get a leading
+    single quote (OWASP's advice against CSV injection); Parquet keeps every value exactly as stored."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.suffix == ".csv":
         with open(path, "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=LONG_FIELDS)
             w.writeheader()
-            w.writerows(rows)
+            w.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
     elif path.suffix == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -24,13 +24,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from oversight_lab.server.assistants import Assistant, Shown
 from oversight_lab.server.db import Assignment, ChatMessage, Event, Item, Label, Participant, StudyRow
+from oversight_lab.server.display import ItemRenderer, Readable
 from oversight_lab.server.study import Study, StudyItem
+from oversight_lab.server.validation import SafeText, id_in_range
 
 __all__ = [
     "ROLES",
@@ -38,7 +40,7 @@ __all__ = [
     "Served",
     "ServiceError",
     "add_items",
-    "authenticate",
+    "find_by_token",
     "batch_status",
     "chat",
     "create_invite",
@@ -47,6 +49,7 @@ __all__ = [
     "latest_labels",
     "next_assignment",
     "own_assignment",
+    "progress",
     "record_interaction",
     "served_view",
     "submit_label",
@@ -70,11 +73,15 @@ class LabelIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    strength: int = Field(ge=-3, le=3, description="-3 left much better ... 0 tie ... +3 right much better")
-    confidence: float = Field(ge=0.5, le=1.0, description="P(your preferred answer is the better one); 0.5 "
-                              "for a tie")
-    rationale: str | None = Field(None, max_length=100_000)
-    edit: bool = Field(False, description="Revise an earlier label of this assignment (a new row).")
+    strength: StrictInt = Field(ge=-3, le=3, description="-3 left much better ... 0 tie ... +3 right much "
+                                "better (a JSON integer; true/false are refused)")
+    confidence: float = Field(ge=0.5, le=1.0, strict=True, allow_inf_nan=False,
+                              description="P(your preferred answer is the better one); 0.5 for a tie")
+    rationale: SafeText(100_000) | None = None  # type: ignore[valid-type]  # the study's limit is checked after
+    edit: StrictBool = Field(False, description="Revise an earlier label of this assignment (a new row).")
+    base_revision: StrictInt | None = Field(
+        None, ge=0, le=1_000_000, description="With edit: the revision being revised. If the label has been "
+        "revised since, the edit is refused (409) instead of silently replacing the other revision.")
 
 
 def hash_token(token: str) -> str:
@@ -111,7 +118,8 @@ def create_invite(s: Session, role: str, name: str, now: datetime, invited_by: s
     return p, token
 
 
-def authenticate(s: Session, token: str | None) -> Participant | None:
+def find_by_token(s: Session, token: str | None) -> Participant | None:
+    """The participant whose invite token this is, revoked or not (``auth.py`` decides who may act)."""
     if not token:
         return None
     return s.scalar(select(Participant).where(Participant.token_sha256 == hash_token(token)))
@@ -148,13 +156,19 @@ class Served:
     expires_at: datetime
     seconds_left: float
     labelled: bool
+    readable: Readable | None = None  # the item in plain English, with the evaluator's handbook
 
     def public(self) -> dict[str, Any]:
-        return {"assignment_id": self.assignment_id, "prompt": self.prompt, "left": self.left,
-                "right": self.right, "critique": self.critique, "chat": self.chat,
-                "chat_history": [{"speaker": w, "text": t} for w, t in self.chat_history],
-                "expires_at": self.expires_at.isoformat() + "Z", "seconds_left": round(self.seconds_left, 1),
-                "labelled": self.labelled}
+        out = {"assignment_id": self.assignment_id, "prompt": self.prompt, "left": self.left,
+               "right": self.right, "critique": self.critique, "chat": self.chat,
+               "chat_history": [{"speaker": w, "text": t} for w, t in self.chat_history],
+               "expires_at": self.expires_at.isoformat() + "Z", "seconds_left": round(self.seconds_left, 1),
+               "labelled": self.labelled}
+        if self.readable is not None:
+            r = self.readable
+            out["readable"] = {"task": r.task, "left": r.left, "right": r.right, "handbook": r.handbook,
+                               "english": r.english}
+        return out
 
 
 def _shown(item: Item, flipped: bool) -> Shown:
@@ -165,8 +179,9 @@ def _shown(item: Item, flipped: bool) -> Shown:
 
 
 def served_view(s: Session, study: Study, a: Assignment, now: datetime, labelled: bool | None = None,
-                ) -> Served:
-    """What the person sees; ``labelled=False`` skips a query when the caller knows (a fresh assignment)."""
+                renderer: ItemRenderer | None = None) -> Served:
+    """What the person sees; ``labelled=False`` skips a query when the caller knows (a fresh assignment);
+    with a ``renderer``, the item in plain English too."""
     item = s.get(Item, a.item_id)
     assert item is not None
     shown = _shown(item, a.flipped)
@@ -175,8 +190,11 @@ def served_view(s: Session, study: Study, a: Assignment, now: datetime, labelled
     history = [(m.speaker, m.text) for m in s.scalars(turns)] if chat_on else []
     if labelled is None:
         labelled = bool(s.scalar(select(exists().where(Label.assignment_id == a.id))))
+    readable = None
+    if renderer is not None:
+        readable = renderer.render(item.task_id, shown.prompt, shown.task_spec, shown.left, shown.right)
     return Served(a.id, shown.prompt, shown.left, shown.right, a.critique, chat_on, history, a.expires_at,
-                  max(0.0, (a.expires_at - now).total_seconds()), bool(labelled))
+                  max(0.0, (a.expires_at - now).total_seconds()), bool(labelled), readable)
 
 
 def _open_assignment(s: Session, p: Participant, now: datetime) -> Assignment | None:
@@ -193,6 +211,48 @@ def _live_counts(s: Session, kind: str, now: datetime) -> dict[tuple[int, str], 
     return {(i, c): n for i, c, n in rows}
 
 
+@dataclass
+class _Open:
+    """What is still open to one person: unseen items and how many live labels each cell has."""
+
+    kind: str
+    conditions: list[str]
+    want: int
+    unseen: list[int]
+    counts: dict[tuple[int, str], int]
+    mine: Counter
+
+    def needed(self, item: int) -> bool:
+        return any(self.counts.get((item, c), 0) < self.want for c in self.conditions)
+
+
+def _still_open(s: Session, study: Study, p: Participant, now: datetime) -> _Open:
+    cfg = study.config
+    history = s.execute(select(Assignment.item_id, Assignment.condition).where(
+        Assignment.participant_id == p.id)).all()
+    seen = {item for item, _ in history}
+    if p.role == "expert":
+        kind, conditions, want = "gold", ["expert"], cfg.expert_overlap
+        items = list(s.scalars(select(Item.id).where(Item.is_gold).order_by(Item.id)))
+    else:
+        kind, conditions, want = "annotate", [c.name for c in cfg.conditions], cfg.overlap
+        items = list(s.scalars(select(Item.id).order_by(Item.id)))
+    return _Open(kind, conditions, want, [i for i in items if i not in seen], _live_counts(s, kind, now),
+                 Counter(cond for _, cond in history))
+
+
+def progress(s: Session, study: Study, p: Participant, now: datetime) -> tuple[int, int]:
+    """(labelled so far, total) for a person: the items they labelled, plus the open one, plus every unseen
+    item that still needs a label from someone. The total can fall as other people fill items."""
+    done = s.scalar(select(func.count()).select_from(Label).where(Label.participant_id == p.id,
+                                                                  Label.revision == 0)) or 0
+    if p.role not in ("annotator", "expert"):
+        return done, done
+    left = _still_open(s, study, p, now)
+    current = 1 if _open_assignment(s, p, now) is not None else 0
+    return done, done + current + sum(1 for i in left.unseen if left.needed(i))
+
+
 def next_assignment(s: Session, study: Study, p: Participant, now: datetime, assistant: Assistant | None,
                     ) -> Assignment | None:
     """The person's open assignment, or a new one; None when nothing is left for them."""
@@ -202,21 +262,12 @@ def next_assignment(s: Session, study: Study, p: Participant, now: datetime, ass
     if current is not None:
         return current
     cfg = study.config
-    history = s.execute(select(Assignment.item_id, Assignment.condition).where(
-        Assignment.participant_id == p.id)).all()
-    seen = {item for item, _ in history}
-    mine = Counter(cond for _, cond in history)
-    if p.role == "expert":
-        kind, conditions, want = "gold", ["expert"], cfg.expert_overlap
-        items = list(s.scalars(select(Item.id).where(Item.is_gold).order_by(Item.id)))
-    else:
-        kind, conditions, want = "annotate", [c.name for c in cfg.conditions], cfg.overlap
-        items = list(s.scalars(select(Item.id).order_by(Item.id)))
-    counts = _live_counts(s, kind, now)
+    left = _still_open(s, study, p, now)
+    kind, conditions, want, counts, mine = left.kind, left.conditions, left.want, left.counts, left.mine
     rotation = {c: (i - p.seq) % len(conditions) for i, c in enumerate(conditions)}
     order = sorted(conditions, key=lambda c: (mine.get(c, 0), rotation[c]))
     choice: tuple[int, str] | None = None
-    unseen = [i for i in items if i not in seen]
+    unseen = left.unseen
     for c in order:  # the least-seen condition first, then the earliest item that still needs it
         item_id = next((i for i in unseen if counts.get((i, c), 0) < want), None)
         if item_id is not None:
@@ -241,6 +292,8 @@ def next_assignment(s: Session, study: Study, p: Participant, now: datetime, ass
 
 
 def own_assignment(s: Session, p: Participant, assignment_id: int) -> Assignment:
+    if not id_in_range(assignment_id, s.get_bind().dialect.name):  # no such row can exist: not found
+        raise ServiceError(404, f"assignment {str(assignment_id)[:40]} not found", "assignment_id")
     a = s.get(Assignment, assignment_id)
     if a is None or a.participant_id != p.id:  # another person's assignment looks absent, not forbidden
         raise ServiceError(404, f"assignment {assignment_id} not found", "assignment_id")
@@ -279,14 +332,19 @@ def submit_label(s: Session, study: Study, p: Participant, assignment_id: int, b
         raise ServiceError(422, "a tie (strength 0) has confidence 0.5: neither answer is preferred",
                            "confidence")
     last = s.scalar(select(Label).where(Label.assignment_id == a.id).order_by(Label.revision.desc()).limit(1))
-    if last is not None and not body.edit:
+    if last is not None:
         same = (last.strength_shown, last.confidence, last.rationale) == (body.strength, body.confidence,
                                                                           rationale)
-        if same:
-            return last, False  # a retry of an acknowledged (or committed but unacknowledged) submission
-        raise ServiceError(409, f"assignment {a.id} is already labelled (label {last.id}); send edit=true to "
-                           "revise it (the earlier label is kept)", "edit")
-    if last is None and body.edit:
+        if same:  # a retry of an acknowledged (or committed but unacknowledged) label or edit: no new row
+            return last, False
+        if not body.edit:
+            raise ServiceError(409, f"assignment {a.id} is already labelled (label {last.id}); send "
+                               "edit=true to revise it (the earlier label is kept)", "edit")
+        if body.base_revision is not None and body.base_revision != last.revision:
+            raise ServiceError(409, f"assignment {a.id}'s label is at revision {last.revision}, not "
+                               f"{body.base_revision}: it was revised meanwhile; reload and edit again",
+                               "base_revision")
+    elif body.edit:
         raise ServiceError(409, f"assignment {a.id} has no label to edit yet", "edit")
     _check_time(study, a, now)
     canonical = -body.strength if a.flipped else body.strength

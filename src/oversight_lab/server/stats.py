@@ -5,6 +5,8 @@
   missing values, computed from the coincidence matrix as in Krippendorff (2011), "Computing Krippendorff's
   Alpha-Reliability".
 * Calibration of stated confidence: expected calibration error over equal-width bins and the Brier score.
+* Rates (labels per hour) with an exact Poisson (Garwood) interval, and no rate at all below a minimum count:
+  one label over a few seconds is not a rate of thousands per hour.
 * The sandwich gap of Bowman et al. (2022): (assisted - unaided) / (expert - unaided), the share of the
   distance from unaided non-experts to experts that assistance closes, with a bootstrap CI over items.
 """
@@ -24,6 +26,7 @@ __all__ = [
     "cohen_kappa",
     "credit",
     "krippendorff_alpha",
+    "poisson_rate",
     "sandwich_gap",
     "wilson",
 ]
@@ -96,6 +99,20 @@ def krippendorff_alpha(units: Sequence[Sequence[float | None]],
     if d_e == 0:
         return math.nan
     return float(1.0 - d_o / d_e)
+
+
+def poisson_rate(n: int, exposure: float, min_n: int = 10, per: float = 1.0) -> dict[str, Any]:
+    """Events per ``per`` units of ``exposure``: the estimate and an exact 95% Poisson (Garwood) interval, or
+    ``rate=None`` with ``too_few=True`` when fewer than ``min_n`` events were seen (or no time has passed)."""
+    from scipy.stats import chi2
+
+    if n < min_n or exposure <= 0:
+        return {"n": n, "rate": None, "ci": None, "too_few": True, "min_n": min_n}
+    lo = chi2.ppf(0.025, 2 * n) / 2 if n > 0 else 0.0
+    hi = chi2.ppf(0.975, 2 * n + 2) / 2
+    scale = per / exposure
+    return {"n": n, "rate": n * scale, "ci": [float(lo * scale), float(hi * scale)], "too_few": False,
+            "min_n": min_n}
 
 
 def credit(strength: int, gold: int) -> float:

@@ -12,12 +12,15 @@ always says exactly which protocol produced it. Errors name the file and the key
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from oversight_lab.server.validation import SafeLine, SafeText, check_text
 
 __all__ = [
     "AssistantConfig",
@@ -49,13 +52,15 @@ class ItemsConfig(_Strict):
         "none", description="world: demonstration answers of a world; comparisons: a feedback file (labels "
         "ignored); inline: listed here; policy: sampled from a checkpoint; none: only items pushed later "
         "(the HumanEvaluator's queue).")
-    world: str = Field("alchemy", description="World name (sources world and policy).")
+    world: str = Field("alchemy", max_length=100, description="World name (sources world and policy).")
     world_params: dict[str, Any] = Field(default_factory=dict, description="Parameters of the world.")
-    split: str = Field("eval", description="Task split (sources world and policy).")
+    split: str = Field("eval", max_length=100, description="Task split (sources world and policy).")
     n: int = Field(20, ge=1, le=100_000, description="Number of tasks (sources world and policy).")
     seed: int = Field(0, description="Task and answer seed.")
-    path: str | None = Field(None, description="Comparisons file (JSONL or Parquet), relative to the study.")
-    checkpoint: str | None = Field(None, description="Policy checkpoint directory, relative to the study.")
+    path: str | None = Field(None, max_length=1000,
+                             description="Comparisons file (JSONL or Parquet), relative to the study.")
+    checkpoint: str | None = Field(None, max_length=1000,
+                                   description="Policy checkpoint directory, relative to the study.")
     temperature: float = Field(1.0, gt=0, description="Sampling temperature (source policy).")
     word_level: bool = Field(True, description="The checkpoint's tokenizer is word-level (source policy).")
     inline: list[dict[str, Any]] = Field(default_factory=list, description="Items for source inline.")
@@ -84,13 +89,14 @@ class AssistantConfig(_Strict):
     kind: Literal["world", "static", "openai"] = Field(
         "world", description="world: knows a share of a world's hazards; static: per-item critique_a/"
         "critique_b texts; openai: an OpenAI-compatible chat endpoint.")
-    world: str = "alchemy"
+    world: str = Field("alchemy", max_length=100)
     world_params: dict[str, Any] = Field(default_factory=dict)
     known_hazards: float = Field(0.75, ge=0, le=1, description="Share of the hazards the assistant knows.")
     seed: int = 0
-    base_url: str | None = Field(None, description="openai: e.g. http://127.0.0.1:8000/v1")
-    model: str | None = None
-    api_key_env: str | None = Field(None, description="openai: environment variable holding the API key.")
+    base_url: str | None = Field(None, max_length=1000, description="openai: e.g. http://127.0.0.1:8000/v1")
+    model: str | None = Field(None, max_length=200)
+    api_key_env: str | None = Field(None, max_length=100,
+                                    description="openai: environment variable holding the API key.")
     timeout_s: float = Field(30.0, gt=0)
 
     @model_validator(mode="after")
@@ -109,20 +115,23 @@ class LimitsConfig(_Strict):
     body_bytes: int = Field(65_536, ge=1024, le=10_000_000, description="Largest accepted request body.")
     admin_body_bytes: int = Field(32_000_000, ge=1024, le=500_000_000,
                                   description="Largest request body on admin routes (item pushes).")
+    session_hours: float = Field(12.0, gt=0, le=24 * 90, description="A browser session ends this many hours "
+                                 "after sign-in (or when revoked: sign-out, or an admin).")
 
 
 class StudyConfig(_Strict):
     """The typed study file. Every field is documented; see examples/study.yaml."""
 
-    name: str = Field(min_length=1, max_length=100)
-    description: str = ""
-    instructions: str = Field("Which answer is better? Take the time you need, within the limit.",
-                              description="Shown to annotators above every item.")
+    name: SafeLine(100, min_length=1)  # type: ignore[valid-type]
+    description: SafeText(10_000) = ""  # type: ignore[valid-type]
+    instructions: SafeText(5_000) = Field(  # type: ignore[valid-type]
+        "Which answer is better? Take the time you need, within the limit.",
+        description="Shown to annotators above every item (at most 5,000 characters).")
     items: ItemsConfig = Field(default_factory=ItemsConfig)
     conditions: list[ConditionConfig] = Field(
         default_factory=lambda: [ConditionConfig(name="unaided")], min_length=1)
-    baseline: str | None = Field(None, description="The unaided condition of the sandwich gap; default: the "
-                                 "first condition with assistance none.")
+    baseline: str | None = Field(None, max_length=40, description="The unaided condition of the sandwich "
+                                 "gap; default: the first condition with assistance none.")
     overlap: int = Field(2, ge=1, le=50,
                          description="Labels wanted per (item, condition), by distinct people.")
     gold_share: float = Field(0.25, ge=0, le=1, description="Share of items experts label as gold.")
@@ -131,6 +140,10 @@ class StudyConfig(_Strict):
     grace_s: float = Field(2.0, ge=0, le=60, description="Network slack added to the time limit.")
     assistant: AssistantConfig = Field(default_factory=AssistantConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    display: Literal["english", "raw"] = Field(
+        "english", description="english: people read items through the world's English renderer, with the "
+        "evaluator's handbook beside the answers (stored items and exports keep the world's own text); raw: "
+        "items as stored.")
     seed: int = Field(0, description="Seeds gold selection and left/right randomisation.")
 
     @model_validator(mode="after")
@@ -202,19 +215,34 @@ def load_study(path: str | Path) -> Study:
     return parse_study(path.read_text(), str(path), path.resolve().parent)
 
 
+def _clean_spec(value: Any, depth: int = 0) -> Any:
+    """Every key and string of a task spec passes the text rule; nesting is bounded."""
+    if depth > 20:
+        raise ValueError("is nested more than 20 levels deep")
+    if isinstance(value, str):
+        return check_text(value)
+    if isinstance(value, dict):
+        return {check_text(str(k), multiline=False): _clean_spec(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_clean_spec(v, depth + 1) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("holds a number that is not finite")
+    return value
+
+
 class StudyItem(BaseModel):
     """One item as stored: what annotators compare. Never carries gold."""
 
     model_config = ConfigDict(extra="forbid")
 
-    task_id: str = Field(min_length=1, max_length=200)
-    prompt: str = Field(max_length=20_000)
-    answer_a: str = Field(max_length=20_000)
-    answer_b: str = Field(max_length=20_000)
-    task_spec: dict[str, Any] = Field(default_factory=dict)
-    policy: str = Field("", max_length=200)
-    critique_a: str | None = Field(None, max_length=5_000)
-    critique_b: str | None = Field(None, max_length=5_000)
+    task_id: SafeLine(200, min_length=1)  # type: ignore[valid-type]
+    prompt: SafeText(20_000)  # type: ignore[valid-type]
+    answer_a: SafeText(20_000)  # type: ignore[valid-type]
+    answer_b: SafeText(20_000)  # type: ignore[valid-type]
+    task_spec: Annotated[dict[str, Any], AfterValidator(_clean_spec)] = Field(default_factory=dict)
+    policy: SafeLine(200) = ""  # type: ignore[valid-type]
+    critique_a: SafeText(5_000) | None = None  # type: ignore[valid-type]
+    critique_b: SafeText(5_000) | None = None  # type: ignore[valid-type]
 
 
 def _world(name: str, params: dict[str, Any], where: str) -> Any:  # a World, imported lazily

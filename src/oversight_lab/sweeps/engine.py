@@ -169,8 +169,11 @@ def _local(
     import multiprocessing as mp
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
+    from oversight_lab.runs.workers import exit_with_parent
+
     ctx = mp.get_context("spawn")  # no fork after torch is imported; the same in every worker
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    # workers end with the driver: a killed sweep leaves no worker finishing queued jobs, then idling
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=exit_with_parent) as pool:
         try:
             for fut in [pool.submit(_prepare_model, *args) for args in prep]:
                 fut.result()
@@ -272,7 +275,9 @@ def _finish_cell(out: Path, grid: Grid, cell: Cell) -> dict[str, Any]:
     tmp = cell_dir / ".metrics.jsonl.tmp"
     tmp.write_text("".join(json.dumps(r) + "\n" for r in rows))
     tmp.replace(cell_dir / "metrics.jsonl")
-    summary = summarise(rows, arms, grid.seeds)
+    # a sweep's replicates: its seeds under the cell's pretraining seed (tiny.seed); the summary's intervals
+    # are then over RLHF seeds, conditional on that pretrained model, and say so
+    summary = summarise(rows, arms, sorted({(r.get("pretrain_seed", 0), r["seed"]) for r in rows}))
     summary.update(
         scenario=cell.config.scenario,
         cell={"id": cell.id, "label": cell.label, "overrides": cell.overrides, "sweep": grid.name},
@@ -381,7 +386,7 @@ def run_sweep(
             )
 
         prep = _preparation(grid, [c for c in grid.cells if c.id in pending_cells])
-        job_args = [((c, a, s), (c.config.model_dump(), a, s, str(out), c.id, token)) for c, a, s in todo]
+        job_args = [((c, a, s), (grid.job_config(c, s), a, s, str(out), c.id, token)) for c, a, s in todo]
         t_jobs = time.perf_counter()
         try:
             if todo:
@@ -423,12 +428,6 @@ def run_sweep(
                 "job_seconds": state["job_seconds"],
             },
         ]
-        meta["analysis_result"] = _analyse(out, grid, meta)
-        write_json(out / "sweep.json", meta)
-        from oversight_lab.report.sweep import write_sweep_report
-
-        write_sweep_report(out)
-        meta["timings"]["analysis_and_report"] = time.perf_counter() - t_start - meta["timings"]["wall"]
         write_json(out / "sweep.json", meta)
         progress({"event": "end", "status": meta["status"], "wall": meta["timings"]["wall"]})
     if state["failed"]:
@@ -457,8 +456,8 @@ def _preparation(grid: Grid, cells: list[Cell]) -> list[tuple[dict[str, Any], st
     """One pretraining task per distinct model (evaluatee, reward backbone) the unfinished cells need."""
     seen: set[str] = set()
     tasks = []
-    for cell in cells:
-        cfg = cell.config
+    for cell, seed in ((c, s) for c in cells for s in grid.seeds):
+        cfg = RunConfig.model_validate(grid.job_config(cell, seed))
         if cfg.policy != "tiny":
             continue
         for backbone in (None, None if cfg.reward.backbone == "policy" else cfg.reward.backbone):
@@ -467,17 +466,3 @@ def _preparation(grid: Grid, cells: list[Cell]) -> list[tuple[dict[str, Any], st
                 seen.add(key)
                 tasks.append((cfg.model_dump(), backbone))
     return tasks
-
-
-def _analyse(out: Path, grid: Grid, meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The grid's analysis on the finished cells (it needs every cell; a partial sweep gets none)."""
-    if not grid.analysis or meta["status"] != "complete":
-        return None
-    from oversight_lab.sweeps.analysis import ANALYSES, load_sweep
-
-    write_json(out / "sweep.json", meta)
-    try:
-        return ANALYSES[grid.analysis].compute(load_sweep(out))
-    except Exception as e:  # noqa: BLE001  (the jobs' results stand without it; the report says why)
-        failed = f"{type(e).__name__}: {e}"
-        return {"error": failed, "verdicts": [f"the {grid.analysis} analysis failed: {failed}"]}

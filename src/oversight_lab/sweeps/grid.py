@@ -5,8 +5,9 @@ A grid file (or a registered grid, for the scenarios that need several configs, 
     name: rm-size                  # optional; default: the file's stem
     description: reward-model size against data size
     scenario: alchemist            # the base scenario whose overrides every cell starts from
-    seed: 0                        # seeds seed, seed+1, … seed+seeds-1 for every cell
-    seeds: 3
+    seed: 0                        # seeds seed, seed+1, … for every cell
+    seeds: 3                       # RLHF seeds per pretraining seed
+    pretrain_seeds: 1              # pretraining seeds tiny.seed, tiny.seed+1, … (RLHF seeds nested under them)
     analysis: gao                  # optional: an analysis the report adds (default: the scenario's own)
     set:                           # overrides for every cell, as with --set
       rl.steps: 40
@@ -33,22 +34,20 @@ from typing import Any
 
 import yaml
 
-from oversight_lab.config import ConfigError, RunConfig, resolve_config
+from oversight_lab.config import ConfigError, RunConfig, check_inputs, resolve_config
 
 __all__ = [
-    "GRIDS",
     "Cell",
     "Grid",
     "GridError",
-    "check_run_config",
     "load_grid",
     "parse_grid",
-    "register_grid",
+    "shipped_grids",
 ]
 
-TOP_KEYS = {"name", "description", "scenario", "seed", "seeds", "analysis", "set", "grid", "cells"}
-GRIDS: dict[str, dict[str, Any]] = {}  # grids shipped with the package, by name (``oversight-lab sweep gao``)
-HASH_EXCLUDE = {"seed", "seeds", "workers"}  # not part of what one (cell, arm, seed) job computes
+TOP_KEYS = {"name", "description", "scenario", "seed", "seeds", "pretrain_seeds", "analysis", "set", "grid", "cells"}
+GRIDS_DIR = Path(__file__).resolve().parents[1] / "data" / "grids"  # ``oversight-lab sweep gao`` runs gao.yaml
+HASH_EXCLUDE = {"seed", "seeds", "pretrain_seeds", "workers"}  # not part of what one (cell, arm, seed) job computes
 
 
 class GridError(ValueError):
@@ -72,12 +71,19 @@ class Grid:
     source: str
     text: str
     scenario: str
-    seeds: list[int]
+    seeds: list[int]  # every RLHF seed; seed k belongs to pretraining seed tiny.seed + pretrain_offset[k]
     common: dict[str, Any]
     cells: list[Cell]
     description: str = ""
     analysis: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    pretrain_offset: dict[int, int] = field(default_factory=dict)
+
+    def job_config(self, cell: Cell, seed: int) -> dict[str, Any]:
+        """The config one (cell, arm, seed) job runs: the cell's, on the pretraining seed that seed is nested in."""
+        data = cell.config.model_dump()
+        data["tiny"] = {**data["tiny"], "seed": cell.config.tiny.seed + self.pretrain_offset.get(seed, 0)}
+        return data
 
     def jobs(self) -> list[tuple[Cell, str, int]]:
         """Every (cell, arm, seed), seed-major so an interrupted sweep has whole seeds of many cells."""
@@ -90,6 +96,7 @@ class Grid:
             "description": self.description,
             "scenario": self.scenario,
             "seeds": self.seeds,
+            "pretrain_seeds": len(set(self.pretrain_offset.values())) or 1,
             "analysis": self.analysis,
             "common": self.common,
             "cells": [
@@ -98,30 +105,9 @@ class Grid:
         }
 
 
-def register_grid(name: str, data: dict[str, Any]) -> None:
-    """Ship a grid with the package: ``oversight-lab sweep NAME`` runs it (``--print`` shows its YAML)."""
-    GRIDS[name] = data
-
-
-def check_run_config(cfg: RunConfig) -> None:
-    """The checks ``oversight-lab run`` makes beyond validation: a known world and policy, buildable arms."""
-    from oversight_lab.evaluators import make_flaw
-    from oversight_lab.worlds import WORLDS
-
-    if cfg.world not in WORLDS:
-        raise ConfigError(
-            f"config key 'world': unknown world {cfg.world!r}; known: {', '.join(sorted(WORLDS))}"
-        )
-    if not (cfg.policy == "tiny" or cfg.policy.startswith("hf:")):
-        raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {cfg.policy!r}")
-    if not cfg.arms:
-        raise ConfigError("config key 'arms': at least one arm is needed")
-    for name, spec in cfg.arms.items():
-        for i, flaw in enumerate(spec.flaws):
-            try:
-                make_flaw(flaw)
-            except (ValueError, TypeError) as e:
-                raise ConfigError(f"config key 'arms.{name}.flaws.{i}': {e}") from None
+def shipped_grids() -> dict[str, Path]:
+    """The grids shipped with the package (``oversight_lab/data/grids/*.yaml``), by name."""
+    return {p.stem: p for p in sorted(GRIDS_DIR.glob("*.yaml"))}
 
 
 def _line(node: yaml.Node) -> int:
@@ -169,11 +155,14 @@ def parse_grid(
     extra: dict[str, Any] | None = None,
     seed: int | None = None,
     seeds: int | None = None,
+    analyses: set[str] | None = None,
 ) -> Grid:
     """Parse and validate a grid; every cell's config is resolved here, so errors come before any work.
 
     ``extra`` overrides every cell after the grid's ``set`` (the command line's ``--set``); ``seed`` and
-    ``seeds`` replace the grid's.
+    ``seeds`` replace the grid's. ``analyses``: the registered sweep analyses the grid's ``analysis`` may name
+    (the CLI passes :func:`oversight_lab.analyses.sweeps.sweep_analyses`; a grid's default analysis is its
+    scenario's name when one is registered).
     """
 
     def err(line: int, message: str) -> GridError:
@@ -219,14 +208,14 @@ def parse_grid(
         raise err(
             _line(top["seeds"][1]) if seeds is None else -1, f"key 'seeds': must be at least 1, got {n_seeds}"
         )
-    analysis = scalar("analysis", str, _scenario_analysis(scenario_name))
-    from oversight_lab.sweeps.analysis import ANALYSES
-
-    if analysis is not None and analysis not in ANALYSES:
+    n_pretrain = scalar("pretrain_seeds", int, 1)
+    if n_pretrain < 1:
+        raise err(_line(top["pretrain_seeds"][1]), f"key 'pretrain_seeds': must be at least 1, got {n_pretrain}")
+    known = analyses or set()
+    analysis = scalar("analysis", str, scenario_name if scenario_name in known else None)
+    if analysis is not None and analyses is not None and analysis not in known:
         line = _line(top["analysis"][1]) if "analysis" in top else 1
-        raise err(
-            line, f"key 'analysis': unknown analysis {analysis!r}; known: {', '.join(sorted(ANALYSES))}"
-        )
+        raise err(line, f"key 'analysis': unknown analysis {analysis!r}; known: {', '.join(sorted(known))}")
 
     common: list[tuple[str, Any, int]] = []
     if "set" in top:
@@ -262,10 +251,10 @@ def parse_grid(
     seen: dict[str, int] = {}
     for overrides, cell_line in points:
         sets = {key: value for key, value, _ in common} | {key: value for key, value, _ in overrides}
-        sets.update(seed=first, seeds=n_seeds)
+        sets.update(seed=first, seeds=n_seeds, pretrain_seeds=n_pretrain)
         try:
             cfg = resolve_config({**scenario.overrides, "scenario": scenario.name}, sets)
-            check_run_config(cfg)
+            check_inputs(cfg)
         except ConfigError as e:
             raise err(_where(str(e), overrides + common, cell_line), str(e)) from None
         cid = _cell_id(scenario.name, scenario.overrides, sets)
@@ -279,11 +268,12 @@ def parse_grid(
         source=source,
         text=text,
         scenario=scenario.name,
-        seeds=list(range(first, first + n_seeds)),
+        seeds=list(range(first, first + n_seeds * n_pretrain)),  # nested as config.replicates nests them
         common={k: v for k, v, _ in common},
         cells=cells,
         description=scalar("description", str, ""),
         analysis=analysis,
+        pretrain_offset={first + k: k // n_seeds for k in range(n_seeds * n_pretrain)},
     )
 
 
@@ -298,12 +288,6 @@ def _where(message: str, overrides: list[tuple[str, Any, int]], default: int) ->
     return default
 
 
-def _scenario_analysis(name: str) -> str | None:
-    from oversight_lab.sweeps.analysis import ANALYSES
-
-    return name if name in ANALYSES else None
-
-
 def load_grid(name_or_path: str | Path, **options: Any) -> Grid:
     """A grid file by path, or a grid shipped with the package by name (a file of that name wins).
 
@@ -316,12 +300,10 @@ def load_grid(name_or_path: str | Path, **options: Any) -> Grid:
         except (OSError, UnicodeDecodeError) as e:
             raise GridError(f"{path}: cannot read the grid file ({e})") from None
         return parse_grid(text, str(path), **options)
-    import oversight_lab.scenarios  # noqa: F401  (registers the shipped grids)
-
-    if str(name_or_path) in GRIDS:
-        text = yaml.safe_dump(GRIDS[str(name_or_path)], sort_keys=False, allow_unicode=True)
-        return parse_grid(text, f"{name_or_path}.yaml", **options)
-    known = ", ".join(sorted(GRIDS)) or "none"
+    shipped = shipped_grids()
+    if str(name_or_path) in shipped:
+        return parse_grid(shipped[str(name_or_path)].read_text(), f"{name_or_path}.yaml", **options)
+    known = ", ".join(sorted(shipped)) or "none"
     raise GridError(
         f"{name_or_path}: no such grid file, and no grid of that name ships with the package (known: {known})"
     )

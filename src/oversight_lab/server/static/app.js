@@ -14,7 +14,11 @@
   function ping() {
     if (pinged) return;
     pinged = true;
-    fetch("/api/assignments/" + id + "/interaction", { method: "POST", credentials: "same-origin" });
+    const meta = document.querySelector("meta[name=csrf-token]");
+    fetch("/api/assignments/" + id + "/interaction", {
+      method: "POST", credentials: "same-origin",
+      headers: { "X-CSRF-Token": meta ? meta.content : "" },
+    });
   }
   function showConf() {
     out.textContent = Math.round(parseFloat(conf.value) * 100) + "%";

@@ -6,7 +6,8 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from oversight_lab.feedback import Comparison
 from oversight_lab.models.tokenizer import build_word_tokenizer
-from oversight_lab.reward.bradley_terry import RewardConfig, preference_accuracy, train_reward_model
+from oversight_lab.reward.bradley_terry import preference_accuracy, train_reward_model
+from oversight_lab.reward.config import RewardModelConfig
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +53,12 @@ def synthetic(utilities, n, seed):
     return out
 
 
+@pytest.mark.slow  # trains a reward model (~30 s)
 def test_bradley_terry_fit_recovers_known_utilities(backbone):
     path, tok = backbone
     utilities = np.linspace(-2, 2, 8)
     rm = train_reward_model(
-        path, tok, synthetic(utilities, 1500, 0), RewardConfig(steps=250, lr=3e-3), seed=0
+        path, tok, synthetic(utilities, 1500, 0), RewardModelConfig(steps=250, lr=3e-3), seed=0
     )
     scores = rm.score(["q :"] * 8, [f" w{i}" for i in range(8)])
     assert stats.spearmanr(scores, utilities).statistic > 0.95
@@ -74,10 +76,11 @@ def test_bradley_terry_fit_recovers_known_utilities(backbone):
     assert acc > 0.7
 
 
+@pytest.mark.slow  # trains three members
 def test_ensemble_aggregates(backbone):
     path, tok = backbone
     utilities = np.linspace(-2, 2, 8)
-    cfg = RewardConfig(steps=40, lr=3e-3, ensemble_size=3, aggregate="min")
+    cfg = RewardModelConfig(steps=40, lr=3e-3, ensemble_size=3, aggregate="min")
     rm = train_reward_model(path, tok, synthetic(utilities, 300, 2), cfg, seed=1)
     s = rm.member_scores(["q :"] * 8, [f" w{i}" for i in range(8)])
     assert s.shape == (3, 8)

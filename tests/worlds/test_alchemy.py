@@ -1,3 +1,5 @@
+import math
+
 from oversight_lab.worlds import AlchemyWorld
 from oversight_lab.worlds.base import Task
 
@@ -55,3 +57,11 @@ def test_tasks_are_reproducible_and_split():
     w = AlchemyWorld()
     assert w.tasks("train", 5, 1) == w.tasks("train", 5, 1)
     assert w.tasks("train", 5, 1) != w.tasks("eval", 5, 1)
+
+
+def test_disclosure_rate_is_the_warned_share_of_mercury():
+    w = AlchemyWorld()
+    rate = w.derived_metrics({"fail/toxic": 0.5, "fail/disclosed_toxic": 0.125})["fail/disclosure_rate"]
+    assert rate == 0.25
+    none = w.derived_metrics({"fail/toxic": 0.0, "fail/disclosed_toxic": 0.0})
+    assert math.isnan(none["fail/disclosure_rate"])

@@ -1,9 +1,10 @@
 """Protocol analyses of a finished run directory: what arms × seeds alone do not report.
 
 Each protocol scenario runs its arms through the ordinary loop (``runs.runner.execute``); then
-:func:`after_run` reads the run directory (comparisons, metrics, per-arm summaries; never live objects),
-computes the protocol's headline numbers over seeds with 95% CIs, and writes ``protocol.json`` and the
-self-contained ``protocol.html`` next to ``report.html``; ``summary.json`` gains a ``protocol`` entry.
+:func:`analyse` reads the run directory (comparisons, metrics, per-arm summaries; never live objects) and
+computes the protocol's headline numbers over replicates with 95% intervals at the pretraining-seed level
+(:mod:`oversight_lab.metrics.stats`); :func:`oversight_lab.analyses.analyse_run` writes them to
+``analysis.json`` and the report renders ``protocol.html`` from it.
 
 Analyses (``config.protocol.analysis``):
 
@@ -29,18 +30,21 @@ from typing import Any
 
 import numpy as np
 
+from oversight_lab.config import RunConfig, replicates
 from oversight_lab.feedback.records import read_comparisons
-from oversight_lab.metrics.stats import mean_ci, paired_bootstrap_ci
+from oversight_lab.metrics.stats import cluster_estimate
 from oversight_lab.protocols.metrics import evaluator_accuracy, gap_recovered_ci
-from oversight_lab.runs.rundir import arm_dir, read_rows, write_json
+from oversight_lab.runs.rundir import arm_dir, read_rows
 from oversight_lab.worlds.base import make_world
 
-__all__ = ["ANALYSES", "after_run", "analyse", "arm_seed_table"]
+__all__ = ["ANALYSES", "analyse", "arm_seed_table"]
 
 
-def _ci(values: list[float]) -> dict[str, float]:
-    m, lo, hi = mean_ci(values)
-    return {"mean": m, "lo": lo, "hi": hi}
+def _ci(p: dict, values: list[float]) -> dict[str, Any]:
+    """Mean and 95% interval of per-replicate ``values`` (in the run's replicate order, ``p["units"]``) over
+    pretraining seeds: the one statistics layer's method."""
+    est = cluster_estimate(values, p["units"][: len(values)])
+    return {"mean": est.value, "lo": est.lo, "hi": est.hi, "method": est.method}
 
 
 def _metric_at(
@@ -62,7 +66,7 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
     optimisation.
     """
     world = make_world(config["world"], **config["world_params"])
-    seeds = [config["seed"] + k for k in range(config["seeds"])]
+    seeds = [s for _, s in replicates(RunConfig.model_validate(config))]
     out: dict[str, dict[int, dict[str, Any]]] = {}
     for arm in config["arms"]:
         out[arm] = {}
@@ -87,15 +91,15 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
     return out
 
 
-def _per_arm(table: dict, key: str) -> dict[str, dict[str, float]]:
-    return {arm: _ci([r.get(key, float("nan")) for r in by_seed.values()]) for arm, by_seed in table.items()}
+def _per_arm(table: dict, key: str, p: dict) -> dict[str, dict[str, float]]:
+    return {arm: _ci(p, [r.get(key, float("nan")) for r in by_seed.values()]) for arm, by_seed in table.items()}
 
 
 def _rlaif(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "accuracy": _per_arm(table, "acc/expected"),
-        "gold_bon_max": _per_arm(table, "gold_bon_max"),
-        "gold_rl_final": _per_arm(table, "gold_rl_final"),
+        "accuracy": _per_arm(table, "acc/expected", p),
+        "gold_bon_max": _per_arm(table, "gold_bon_max", p),
+        "gold_rl_final": _per_arm(table, "gold_rl_final", p),
         "judge": {},
     }
     for arm, by_seed in table.items():
@@ -114,10 +118,10 @@ def _rlaif(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
 def _assisted(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     base = p.get("unaided_arm", "unaided")
     out: dict[str, Any] = {
-        "accuracy": _per_arm(table, "acc/expected"),
-        "assistant_error": _per_arm(table, "assistant_error"),
+        "accuracy": _per_arm(table, "acc/expected", p),
+        "assistant_error": _per_arm(table, "assistant_error", p),
         "gain_over_unaided": {},
-        "gold_bon_max": _per_arm(table, "gold_bon_max"),
+        "gold_bon_max": _per_arm(table, "gold_bon_max", p),
     }
     for arm, by_seed in table.items():
         if arm == base or base not in table:
@@ -125,7 +129,7 @@ def _assisted(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         seeds = sorted(by_seed)
         a = [by_seed[s]["acc/expected"] for s in seeds]
         u = [table[base][s]["acc/expected"] for s in seeds]
-        out["gain_over_unaided"][arm] = _ci([x - y for x, y in zip(a, u, strict=False)])
+        out["gain_over_unaided"][arm] = _ci(p, [x - y for x, y in zip(a, u, strict=False)])
     return out
 
 
@@ -137,10 +141,9 @@ def _depth(arm: str) -> int | None:
 def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     arms = sorted((a for a in table if _depth(a) is not None), key=lambda a: _depth(a) or 0)
     depths = [_depth(a) for a in arms]
-    acc = [_ci([r["acc/expected"] for r in table[a].values()]) for a in arms]
+    acc = [_ci(p, [r["acc/expected"] for r in table[a].values()]) for a in arms]
     err = [
-        _ci(
-            [
+        _ci(p, [
                 (r.get("layer_error_rates") or [0.0])[-1] if (_depth(a) or 0) > 0 else float("nan")
                 for r in table[a].values()
             ]
@@ -149,13 +152,13 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     ]
     seeds = sorted(table[arms[0]]) if arms else []
     drop = (
-        _ci([table[arms[0]][s]["acc/expected"] - table[arms[-1]][s]["acc/expected"] for s in seeds])
+        _ci(p, [table[arms[0]][s]["acc/expected"] - table[arms[-1]][s]["acc/expected"] for s in seeds])
         if arms
         else {}
     )
     # the first assisted layer against the deepest: what further layers of AI assistance add or lose
     drop1 = (
-        _ci([table[arms[1]][s]["acc/expected"] - table[arms[-1]][s]["acc/expected"] for s in seeds])
+        _ci(p, [table[arms[1]][s]["acc/expected"] - table[arms[-1]][s]["acc/expected"] for s in seeds])
         if len(arms) > 2
         else {}
     )
@@ -168,10 +171,10 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         "arms": arms,
         "accuracy": acc,
         "assistant_error": err,
-        "gold_bon_max": [_ci([r["gold_bon_max"] for r in table[a].values()]) for a in arms],
+        "gold_bon_max": [_ci(p, [r["gold_bon_max"] for r in table[a].values()]) for a in arms],
         "first_minus_last": drop,
         "first_assisted_minus_last": drop1,
-        "slope_per_layer": _ci(slopes),
+        "slope_per_layer": _ci(p, slopes),
         "label_noise": p.get("label_noise"),
     }
 
@@ -183,13 +186,11 @@ def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         seeds = sorted(by_seed)
         tr = [_metric_at(rows, arm, s, "bon", "gold/mean", n_train) for s in seeds]
         de = [_metric_at(rows, arm, s, "bon", "gold/mean", n_deploy) for s in seeds]
-        m, lo, hi = paired_bootstrap_ci(tr, de) if len(seeds) > 1 else (float(np.mean(tr) - np.mean(de)),) * 3
         out["arms"][arm] = {
-            "gold_train": _ci(tr),
-            "gold_deploy": _ci(de),
-            "gap": _ci([a - b for a, b in zip(tr, de, strict=False)]),
-            "gap_bootstrap": {"mean": m, "lo": lo, "hi": hi},
-            "accuracy": _ci([by_seed[s]["acc/expected"] for s in seeds]),
+            "gold_train": _ci(p, tr),
+            "gold_deploy": _ci(p, de),
+            "gap": _ci(p, [a - b for a, b in zip(tr, de, strict=False)]),
+            "accuracy": _ci(p, [by_seed[s]["acc/expected"] for s in seeds]),
         }
     return out
 
@@ -206,15 +207,14 @@ def _sandwich(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         return [table[arm][s][key] for s in seeds]
 
     out = {
-        "accuracy": {k: _ci(col(k, "acc/expected")) for k in (u, a, e)},
-        "sandwich_gap": gap_recovered_ci(
-            col(u, "acc/expected"), col(a, "acc/expected"), col(e, "acc/expected")
+        "accuracy": {k: _ci(p, col(k, "acc/expected")) for k in (u, a, e)},
+        "sandwich_gap": gap_recovered_ci(col(u, "acc/expected"), col(a, "acc/expected"), col(e, "acc/expected"), p["units"]
         ),
     }
     for key in ("gold_bon_max", "gold_rl_final"):
         if not all(math.isnan(x) for x in col(u, key)):
-            out[key] = {k: _ci(col(k, key)) for k in (u, a, e)}
-            out[f"pgr_{key.removeprefix('gold_')}"] = gap_recovered_ci(col(u, key), col(a, key), col(e, key))
+            out[key] = {k: _ci(p, col(k, key)) for k in (u, a, e)}
+            out[f"pgr_{key.removeprefix('gold_')}"] = gap_recovered_ci(col(u, key), col(a, key), col(e, key), p["units"])
     return out
 
 
@@ -252,11 +252,11 @@ def _absent_supervisor(table: dict, rows: list[dict], p: dict) -> dict[str, Any]
     }
     for pol, by_arm in per_seed.items():
         out["policies"][pol] = {
-            arm: {name: _ci(v) for name, v in vals.items()} for arm, vals in by_arm.items()
+            arm: {name: _ci(p, v) for name, v in vals.items()} for arm, vals in by_arm.items()
         }
         if flawed in by_arm and control in by_arm:
             out["policies"][pol]["flawed_minus_control"] = {
-                name: _ci([a - b for a, b in zip(by_arm[flawed][name], by_arm[control][name], strict=False)])
+                name: _ci(p, [a - b for a, b in zip(by_arm[flawed][name], by_arm[control][name], strict=False)])
                 for name in keys
                 if name.endswith("_gap")
             }
@@ -284,31 +284,13 @@ def analyse(run_dir: str | Path) -> dict[str, Any]:
         )
     rows = read_rows(run_dir / "metrics.jsonl")
     table = arm_seed_table(run_dir, config, rows)
+    units = replicates(RunConfig.model_validate(config))
     result = {
         "analysis": name,
         "scenario": config["scenario"],
-        "seeds": [config["seed"] + k for k in range(config["seeds"])],
+        "seeds": [s for _, s in units],
+        "replicates": [list(u) for u in units],
         "per_arm_seed": {a: {str(s): v for s, v in d.items()} for a, d in table.items()},
-        **ANALYSES[name](table, rows, config["protocol"]),
+        **ANALYSES[name](table, rows, {**config["protocol"], "units": units}),
     }
     return result
-
-
-def after_run(run_dir: str | Path) -> list[str]:
-    """For a protocol scenario's run: analyse, write protocol.json/html, extend summary.json; headline
-    lines.
-    """
-    run_dir = Path(run_dir)
-    config = json.loads((run_dir / "config.json").read_text())
-    if not config.get("protocol", {}).get("analysis"):
-        return []
-    from oversight_lab.report.protocols import headline_lines, write_protocol_report
-
-    result = analyse(run_dir)
-    write_json(run_dir / "protocol.json", result)
-    path = write_protocol_report(run_dir, result)
-    summary = json.loads((run_dir / "summary.json").read_text())
-    lines = headline_lines(result)
-    summary["protocol"] = {"analysis": result["analysis"], "headlines": lines, "report": path.name}
-    write_json(run_dir / "summary.json", summary)
-    return [*lines, f"protocol report: {path}"]

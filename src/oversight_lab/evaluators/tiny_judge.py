@@ -18,10 +18,8 @@ lock lets parallel workers share one training.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
-import os
 import random
 import time
 from dataclasses import asdict, dataclass, field
@@ -214,29 +212,25 @@ def train_tiny_judge(
 
 
 def load_or_train_judge(world: World, cfg: TinyJudgeConfig, constitution: str = ALCHEMY_CONSTITUTION) -> Path:
-    """The cached judge directory for these inputs, training it (once, under a file lock) on a miss."""
-    from oversight_lab.models.tiny import cache_dir
+    """The cached judge directory for these inputs, training it (once: a concurrent worker waits) on a miss."""
+    from oversight_lab.cache import cache_dir, load_or_build
 
     h = hashlib.sha256()
-    for mod in (Path(__file__), Path(__file__).parent.parent / "evaluators" / "judge.py"):
+    for mod in (Path(__file__), Path(__file__).with_name("judge.py")):
         h.update(mod.read_bytes())
     h.update(json.dumps([world.describe(), asdict(cfg), constitution], sort_keys=True, default=str).encode())
     path = cache_dir() / "judges" / f"{world.name}-{h.hexdigest()[:16]}"
-    if (path / "judge.json").exists():
-        return path
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path.parent / f".{path.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # a second worker waits here, then finds the cached judge
-        if not (path / "judge.json").exists():
-            import torch
 
-            threads = torch.get_num_threads()
-            torch.set_num_threads(cfg.threads)
-            try:
-                tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-                tmp.mkdir(parents=True, exist_ok=True)
-                train_tiny_judge(world, cfg, constitution, tmp)
-                os.replace(tmp, path)
-            finally:
-                torch.set_num_threads(threads)
+    def train(tmp: Path) -> None:  # the judge trains straight into the entry's temporary directory
+        import torch
+
+        tmp.mkdir(parents=True, exist_ok=True)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(cfg.threads)
+        try:
+            train_tiny_judge(world, cfg, constitution, tmp)
+        finally:
+            torch.set_num_threads(threads)
+
+    load_or_build(path, lambda p: p, lambda: None, lambda _, tmp: train(tmp))
     return path

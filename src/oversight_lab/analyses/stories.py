@@ -1,0 +1,233 @@
+"""A story's analysis: each failure measure before and after optimisation, flawed vs control, per replicate.
+
+Reads only the run directory (``metrics.jsonl`` and each arm's ``items.jsonl``). For every measure of a story
+(:class:`~oversight_lab.scenarios.stories.Measure`) and every arm, each replicate (pretraining seed, RLHF seed)
+gives one *before* value (the initial policy) and one *after* value (the story's optimiser at its last
+checkpoint):
+
+* item measures average the replicate's fixed items (or take their ECE): items answered by one trained model
+  are one measurement, never independent units;
+* checkpoint measures read the replicate's sampled answers at the two checkpoints.
+
+The change per replicate is then estimated with :func:`oversight_lab.metrics.stats.cluster_estimate`
+(RLHF seeds averaged within a pretraining seed, a t-interval over pretraining seeds), and the flawed arm's
+change minus the control's with the paired version (both arms of a replicate start from the same pretrained
+evaluatee and the same sampled pairs). The story's first measure is its pre-registered primary measure
+(:class:`~oversight_lab.scenarios.Preregistration`); the others are secondary, their p-values Holm-adjusted.
+The verdict says whether the run was confirmatory (a reserved seed block, the registered settings) or
+exploratory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from oversight_lab.metrics.calibration import ece
+from oversight_lab.metrics.stats import Estimate, cluster_estimate, holm, paired_cluster_estimate
+from oversight_lab.runs.rundir import read_rows
+from oversight_lab.scenarios.stories import STORIES, Measure, Story
+
+__all__ = ["analyse_stories", "analyse_story", "is_confirmatory", "items_of", "replicate_values", "verdict"]
+
+
+def items_of(run_dir: Path) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for path in sorted(run_dir.glob("arms/*/seed-*/items.jsonl")):
+        out.extend(read_rows(path))
+    return out
+
+
+def _unit(r: dict[str, Any]) -> tuple[int, int]:
+    return (int(r.get("pretrain_seed", 0)), int(r["seed"]))
+
+
+def _final_step(rows: list[dict[str, Any]], optimizer: str) -> int | None:
+    steps = [r["step"] for r in rows if r["optimizer"] == optimizer]
+    return max(steps) if steps else None
+
+
+def _item_value(m: Measure, recs: list[dict[str, Any]]) -> float:
+    """One replicate's value of an item measure over its records (nan when no record applies)."""
+    recs = [r for r in recs if m.key in r and (m.ece_of is None or m.ece_of in r)]
+    if not recs:
+        return float("nan")
+    if m.ece_of:
+        return float(ece([r[m.ece_of] for r in recs], [r[m.key] for r in recs], 10, "width"))
+    return float(np.mean([float(r[m.key]) for r in recs]))
+
+
+def replicate_values(
+    rows: list[dict[str, Any]], items: list[dict[str, Any]], arm: str, story: Story, m: Measure
+) -> dict[tuple[int, int], tuple[float, float]]:
+    """(pretraining seed, RLHF seed) → (before, after) of measure ``m`` for one arm; replicates whose value is
+    nan on either side (no answer the measure applies to) are left out."""
+    out: dict[tuple[int, int], tuple[float, float]] = {}
+    source = items if m.source == "items" else rows
+    by_unit: dict[tuple[int, int], list[dict[str, Any]]] = defaultdict(list)
+    for r in source:
+        if r["arm"] == arm and all(r.get(k) == v for k, v in m.where.items()):
+            by_unit[_unit(r)].append(r)
+    for unit, recs in sorted(by_unit.items()):
+        last = _final_step(recs, story.optimizer)
+        if last is None:
+            continue
+        before_recs = [r for r in recs if r["optimizer"] == "initial"]
+        after_recs = [r for r in recs if r["optimizer"] == story.optimizer and r["step"] == last]
+        if m.source == "items":
+            common = {r["item"] for r in before_recs} & {r["item"] for r in after_recs}
+            before = _item_value(m, [r for r in before_recs if r["item"] in common])
+            after = _item_value(m, [r for r in after_recs if r["item"] in common])
+        else:
+            before = float(before_recs[0].get(m.key, float("nan"))) if before_recs else float("nan")
+            after = float(after_recs[0].get(m.key, float("nan"))) if after_recs else float("nan")
+        if math.isfinite(before) and math.isfinite(after):
+            out[unit] = (before, after)
+    return out
+
+
+def _est(e: Estimate) -> dict[str, Any]:
+    return {"value": e.value, "lo": e.lo, "hi": e.hi, "p": e.p_value, "n_units": e.n_units, "unit": e.unit,
+            "method": e.method, "per_unit": list(e.spread)}
+
+
+def _measure(rows: list[dict], items: list[dict], arms: list[str], story: Story, m: Measure) -> dict[str, Any]:
+    level_bounds = m.bounds
+    change_bounds = (None, None) if level_bounds is None else (
+        level_bounds[0] - level_bounds[1], level_bounds[1] - level_bounds[0])
+    out: dict[str, Any] = {"arms": {}}
+    changes: dict[str, dict[tuple, float]] = {}
+    for arm in arms:
+        vals = replicate_values(rows, items, arm, story, m)
+        if not vals:
+            continue
+        units = list(vals)
+        changes[arm] = {u: a - b for u, (b, a) in vals.items()}
+        before = cluster_estimate([b for b, _ in vals.values()], units, bounds=level_bounds or (None, None))
+        after = cluster_estimate([a for _, a in vals.values()], units, bounds=level_bounds or (None, None))
+        change = cluster_estimate(list(changes[arm].values()), units, bounds=change_bounds, what="change")
+        out["arms"][arm] = {"before": before.value, "after": after.value, "after_lo": after.lo,
+                            "after_hi": after.hi, "n_replicates": len(vals),
+                            "per_replicate": {f"{p}/{s}": [b, a] for (p, s), (b, a) in vals.items()},
+                            "change": _est(change)}
+    if {"flawed", "control"} <= changes.keys():
+        did_bounds = (None, None) if change_bounds[0] is None else (2 * change_bounds[0], 2 * change_bounds[1])
+        did = paired_cluster_estimate(changes["flawed"], changes["control"], bounds=did_bounds,
+                                      what="flawed change − control change")
+        out["did"] = _est(did)
+    return out
+
+
+def _significant(m: Measure, d: dict[str, Any] | None) -> bool:
+    """The estimate's interval excludes 0 in the failure's direction and its size is at least ``min_effect``."""
+    if not d or any(math.isnan(d.get(k, float("nan"))) for k in ("lo", "hi")):
+        return False
+    sign = 1.0 if m.failure_up else -1.0
+    return sign * d["value"] >= m.min_effect and ((d["lo"] > 0) if sign > 0 else (d["hi"] < 0))
+
+
+def _status(m: Measure, res: dict[str, Any]) -> str:
+    """emerged | both | flawed_only | none | n/a."""
+    flawed, control = res["arms"].get("flawed"), res["arms"].get("control")
+    if flawed is None:
+        return "n/a"
+    if not _significant(m, flawed["change"]):
+        return "none"
+    if _significant(m, res.get("did")):
+        return "emerged"
+    return "both" if control is not None and _significant(m, control["change"]) else "flawed_only"
+
+
+def is_confirmatory(run_dir: Path) -> tuple[bool, str]:
+    """(confirmatory?, why): a run on a reserved seed block with the scenario's registered settings."""
+    path = run_dir / "prereg.json"
+    if not path.exists():
+        return False, "exploratory: no pre-registration record in the run directory"
+    rec = json.loads(path.read_text())
+    if rec.get("seed_block", "dev") == "dev":
+        return False, "exploratory: development seeds (confirmation runs use a reserved block, --confirm)"
+    if rec.get("overrides"):
+        return False, f"exploratory: settings changed from the registered ones ({', '.join(rec['overrides'])})"
+    return True, f"confirmatory: reserved seed block {rec['seed_block']!r}, registered settings"
+
+
+def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
+    """Every measure of ``story`` from its run directory, with seed-level statistics and the verdict."""
+    run_dir = Path(run_dir)
+    rows = read_rows(run_dir / "metrics.jsonl")
+    items = items_of(run_dir)
+    arms = sorted({r["arm"] for r in rows}, key=lambda a: (a != "flawed", a != "control", a))
+    measures = []
+    for i, m in enumerate(story.measures):
+        res = _measure(rows, items, arms, story, m)
+        res.update(key=m.key, label=m.label, source=m.source, binary=m.binary, failure_up=m.failure_up,
+                   ece_of=m.ece_of, min_effect=m.min_effect, primary=i == 0, status=_status(m, res))
+        measures.append(res)
+    # secondary measures: Holm across them, on the difference's p-value (the primary is tested alone, as
+    # registered)
+    secondary = [r for r in measures[1:] if "did" in r]
+    for r, p in zip(secondary, holm([r["did"]["p"] for r in secondary]), strict=True):
+        r["did"]["p_holm"] = p
+    confirmatory, why = is_confirmatory(run_dir)
+    replicates = sorted({_unit(r) for r in rows})
+    out = {
+        "name": story.name,
+        "failure": story.failure,
+        "description": story.scenario.description,
+        "optimizer": story.optimizer,
+        "arms": arms,
+        "measures": measures,
+        "replicates": [list(u) for u in replicates],
+        "pretrain_seeds": sorted({p for p, _ in replicates}),
+        "seeds": sorted({s for _, s in replicates}),
+        "confirmatory": confirmatory,
+        "status_reason": why,
+    }
+    out["verdict"] = verdict(out)
+    return out
+
+
+def _ci(d: dict[str, Any]) -> str:
+    if math.isnan(d.get("lo", float("nan"))):
+        return f"{d['value']:+.2f}"
+    return f"{d['value']:+.2f} [{d['lo']:+.2f}, {d['hi']:+.2f}]"
+
+
+def verdict(analysis: dict[str, Any]) -> str:
+    """One plain-language line from the pre-registered primary measure (the first; a run without item
+    evaluation is judged on its first measure with data, and says so)."""
+    name = analysis["name"]
+    measured = [m for m in analysis["measures"] if m["arms"].get("flawed") is not None]
+    if not measured:
+        return f"{name}: no data for {analysis['measures'][0]['label']}."
+    m = measured[0]
+    f, c = m["arms"]["flawed"], m["arms"].get("control")
+    what = {
+        "emerged": "emerged under the flawed evaluator and significantly more than under the control",
+        "both": "emerged under both evaluators; at this scale it is not attributable to the flaw",
+        "flawed_only": "moved under the flawed evaluator, but not significantly more than under the control",
+        "none": "did not emerge significantly (the 95% interval of the flawed arm's change includes zero or the "
+        "change is below the registered minimum effect)",
+        "n/a": "could not be measured",
+    }[m["status"]]
+    unit = f["change"]["unit"]
+    line = (f"{name} [{'confirmatory' if analysis.get('confirmatory') else 'exploratory'}]: "
+            f"{analysis['failure']} {what} — {m['label']}"
+            + ("" if m.get("primary") else " (the primary measure had no data)")
+            + f" {f['before']:.2f} → {f['after']:.2f} flawed (Δ {_ci(f['change'])})")
+    if c is not None:
+        line += f" vs {c['before']:.2f} → {c['after']:.2f} control (Δ {_ci(c['change'])})"
+    if "did" in m:
+        line += f"; difference {_ci(m['did'])}, p = {m['did']['p']:.2g}"
+    return line + f"; over {f['change']['n_units']} {unit}s (minimum effect {m['min_effect']})."
+
+
+def analyse_stories(out_dir: Path, names: list[str] | None = None) -> dict[str, dict[str, Any]]:
+    """The analysis of every story run under ``out_dir`` (one run directory per story)."""
+    names = names or [n for n in STORIES if (out_dir / n / "metrics.jsonl").exists()]
+    return {n: analyse_story(STORIES[n], out_dir / n) for n in names}
