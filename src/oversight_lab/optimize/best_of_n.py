@@ -43,11 +43,15 @@ class BestOfNConfig(OptimiserConfig):
     kl_label: ClassVar[str] = "√KL (analytic, log n − (n−1)/n)"
     runner: ClassVar[str] = "oversight_lab.optimize.bon_driver:run"
 
-    pool_size: int = Field(64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool")
+    pool_size: int = Field(
+        64, ge=2, description="samples per eval task; the estimator covers every n ≤ pool"
+    )
     n_tasks: int = Field(32, ge=1, description="held-out eval tasks the pool is drawn for")
-    cache_pool: bool = Field(False, description="keep the sampled pool in the cache (it depends on the "
-                                               "initial policy, tasks and seed only, so cells of a sweep share "
-                                               "it)")
+    cache_pool: bool = Field(
+        False,
+        description="keep the sampled pool in the cache (it depends on the initial policy, tasks and seed "
+        "only, so cells of a sweep share it)",
+    )
 
 
 def bon_kl(n: int | np.ndarray) -> np.ndarray:
