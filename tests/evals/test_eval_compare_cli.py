@@ -13,7 +13,7 @@ from oversight_lab.evals.cli import register
 from oversight_lab.evals.compare import compare_logs, write_comparison
 from oversight_lab.evals.report import render_compare_report
 from oversight_lab.evals.runner import run_eval
-from oversight_lab.evals.stats import mcnemar
+from oversight_lab.metrics.calibration import mcnemar_counts
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,9 @@ def test_compare_two_models_counts_discordant_pairs(hf_backend, tiny_hf_dir_b: P
     assert r["n_pairs"] == 40 and r["n_clusters"] == 8  # 8 questions × 5 personas, clustered by question
     b = sum(1 for it in r["items"] if it["hit_a"] and not it["hit_b"])
     c = sum(1 for it in r["items"] if not it["hit_a"] and it["hit_b"])
-    assert r["mcnemar"] == pytest.approx(mcnemar(b, c))
+    assert (r["mcnemar"]["b"], r["mcnemar"]["c"]) == (b, c)
+    assert r["mcnemar"]["p_exact"] == pytest.approx(mcnemar_counts(b, c).p_value)
+    assert r["mcnemar"]["p_chi2"] == pytest.approx(mcnemar_counts(b, c, exact=False).p_value)
     acc = r["metrics"]["sandbag/acc/control"]
     assert acc["delta"] == pytest.approx(acc["b"] - acc["a"])
     lo, hi = acc["ci"]
@@ -75,12 +77,21 @@ def test_cli_eval_writes_log_and_report(app: typer.Typer, tiny_hf_dir: Path, tmp
             "sycophancy_on_nlp_survey=sample",
             "--out",
             str(tmp_path / "log"),
+            "--order-seed",
+            "3",
         ],
     )
     assert res.exit_code == 0, res.output
     header = json.loads((tmp_path / "log" / "eval.json").read_text())
     assert "syco/nlp_survey/p_match" in header["metrics"] and "calib/world/ece" in header["metrics"]
+    assert "syco/nlp_survey/unparsed_rate" in res.output  # printed beside the metrics
     assert header["tasks"]["sycophancy_on_nlp_survey"]["source"] == "sample"
+    assert header["tasks"]["sycophancy_on_nlp_survey"]["options"] == {"order_seed": 3}
+    from oversight_lab.evals.tasks.base import choice_order
+
+    for line in (tmp_path / "log" / "samples.jsonl").read_text().splitlines():
+        rec = json.loads(line)
+        assert rec["meta"]["order"] == choice_order(rec["id"], len(rec["choices"]), 3)
     assert (tmp_path / "log" / "report.html").exists()
 
 

@@ -1,57 +1,15 @@
-"""Metrics and paired statistics against hand-computed values and scipy/sklearn."""
+"""The eval-side calibration (temperature scaling, NLL, the summary) and the cluster bootstrap. ECE, Brier,
+AUROC and McNemar are the lab's one implementation, tested in tests/metrics/test_calibration.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy.stats import binomtest
-from sklearn.metrics import roc_auc_score
 
-from oversight_lab.evals.metrics import auroc, brier, brier_top, ece, fit_temperature, nll, reliability
-from oversight_lab.evals.stats import bootstrap_mean_ci, mcnemar
-
-CONF = np.array([0.95, 0.85, 0.62, 0.55, 0.45, 0.30])
-RIGHT = np.array([1, 0, 1, 1, 0, 0], dtype=bool)
-
-
-def test_ece_equal_width_by_hand() -> None:
-    # 5 bins of width 0.2: (0.8,1]: {.95 ✓, .85 ✗} conf .9 acc .5; (0.6,.8]: {.62 ✓} conf .62 acc 1;
-    # (0.4,.6]: {.55 ✓, .45 ✗} conf .5 acc .5; (0.2,.4]: {.30 ✗} conf .3 acc 0.
-    expected = (2 / 6) * 0.4 + (1 / 6) * 0.38 + (2 / 6) * 0.0 + (1 / 6) * 0.30
-    assert ece(CONF, RIGHT, n_bins=5, scheme="width") == pytest.approx(expected)
-    bins = reliability(CONF, RIGHT, n_bins=5)
-    assert [b.count for b in bins] == [0, 1, 2, 1, 2]
-    assert bins[4].accuracy == 0.5 and bins[4].confidence == pytest.approx(0.9)
-
-
-def test_ece_equal_mass_by_hand() -> None:
-    # 3 bins of 2 samples, sorted by confidence: {.30 ✗, .45 ✗}, {.55 ✓, .62 ✓}, {.85 ✗, .95 ✓}
-    expected = (2 / 6) * abs(0 - 0.375) + (2 / 6) * abs(1 - 0.585) + (2 / 6) * abs(0.5 - 0.9)
-    assert ece(CONF, RIGHT, n_bins=3, scheme="mass") == pytest.approx(expected)
-
-
-def test_bin_edges_are_right_closed() -> None:
-    # 0.6 belongs to (0.4, 0.6], not (0.6, 0.8]; 0 goes into the first bin.
-    bins = reliability(np.array([0.6, 0.0]), np.array([1, 0]), n_bins=5)
-    assert [b.count for b in bins] == [1, 0, 1, 0, 0]
-
-
-def test_brier_by_hand() -> None:
-    probs = np.array([[0.7, 0.2, 0.1], [0.5, 0.5, 0.0]])
-    targets = np.array([0, 1])
-    expected = ((0.3**2 + 0.2**2 + 0.1**2) + (0.5**2 + 0.5**2 + 0.0)) / 2
-    assert brier(probs, targets) == pytest.approx(expected)
-    assert brier_top(np.array([0.7, 0.5]), np.array([1, 0])) == pytest.approx((0.09 + 0.25) / 2)
-
-
-def test_auroc_by_hand_and_vs_sklearn() -> None:
-    # positives {.95, .62, .55}, negatives {.85, .45, .30}: pairs won 3 + 2 + 2 = 7 of 9
-    assert auroc(CONF, RIGHT) == pytest.approx(7 / 9)
-    rng = np.random.default_rng(0)
-    scores = rng.integers(0, 5, 200) / 4  # many ties
-    labels = rng.random(200) < 0.4
-    assert auroc(scores, labels) == pytest.approx(roc_auc_score(labels, scores))
-    assert np.isnan(auroc(CONF, np.ones(6, bool)))
+from oversight_lab.evals.items import Item, Scored
+from oversight_lab.evals.metrics import calibration_summary, fit_temperature, nll
+from oversight_lab.evals.stats import bootstrap_mean_ci, cluster_bootstrap
+from oversight_lab.metrics.calibration import brier, ece
 
 
 def test_temperature_recovers_the_generating_temperature() -> None:
@@ -66,14 +24,36 @@ def test_temperature_recovers_the_generating_temperature() -> None:
     assert nll(logits, targets, t) < nll(logits, targets, 1.0)
 
 
-def test_mcnemar_matches_scipy_binomtest() -> None:
-    for b, c in [(3, 11), (0, 6), (7, 7), (25, 12), (1, 0)]:
-        res = mcnemar(b, c)
-        assert res["p_exact"] == pytest.approx(binomtest(b, b + c, 0.5).pvalue)
-    res = mcnemar(25, 12)
-    assert res["chi2"] == pytest.approx((13 - 1) ** 2 / 37)
-    assert res["p_chi2"] == pytest.approx(0.0483, abs=5e-4)  # chi2(1).sf(3.8919) from tables
-    assert mcnemar(0, 0)["p_exact"] == 1.0
+def test_nll_and_temperature_refuse_bad_input() -> None:
+    logits = np.zeros((2, 3))
+    with pytest.raises(ValueError, match="logits must be finite"):
+        nll(np.array([[0.0, np.nan, 1.0]]), np.array([0]))
+    with pytest.raises(ValueError, match="logits and targets must have one length"):
+        nll(logits, np.array([0]))
+    with pytest.raises(ValueError, match="targets must be integer indices"):
+        fit_temperature(logits, np.array([0, 3]))
+    with pytest.raises(ValueError, match="temperature must be > 0"):
+        nll(logits, np.array([0, 1]), temperature=0.0)
+
+
+def _item(k: int, target: int) -> Item:
+    return Item(id=f"q{k}", task="t", prompt="p", choices=(" A", " B"), target=target)
+
+
+def test_calibration_summary_counts_unparsed_answers_as_wrong_and_leaves_them_out_of_calibration() -> None:
+    parsed = [
+        Scored(_item(0, 0), [0.9, 0.1], "loglikelihood"),
+        Scored(_item(1, 1), [0.8, 0.2], "loglikelihood"),
+        Scored(_item(2, 1), [0.3, 0.7], "loglikelihood"),
+    ]
+    unparsed = [Scored(_item(3, 0), [], "generation", generated="I am not sure.", unparsed=True)]
+    m = calibration_summary("calib/x", parsed + unparsed, fit_temperature=False)
+    conf, correct = [0.9, 0.8, 0.7], [1, 0, 1]
+    assert m["calib/x/acc"] == pytest.approx(2 / 4)  # the unparsed answer is not a hit
+    assert m["calib/x/unparsed_rate"] == 0.25 and m["calib/x/n"] == 4
+    assert m["calib/x/ece"] == pytest.approx(ece(conf, correct))  # over the parsed answers only
+    assert m["calib/x/brier_top"] == pytest.approx(brier(conf, correct))
+    assert m["calib/x/confidence"] == pytest.approx(0.8)
 
 
 def test_cluster_bootstrap_is_wider_for_correlated_clusters() -> None:
@@ -85,3 +65,11 @@ def test_cluster_bootstrap_is_wider_for_correlated_clusters() -> None:
     _, lo_i, hi_i = bootstrap_mean_ci(values, [str(i) for i in range(200)], n_boot=400)
     assert lo < mean < hi
     assert (hi - lo) > 2 * (hi_i - lo_i)  # treating items as independent would be overconfident
+    with pytest.raises(ValueError, match="values must be finite"):
+        bootstrap_mean_ci(np.array([0.1, np.nan]), ["a", "b"])
+    with pytest.raises(ValueError, match="values and keys must have one length"):
+        bootstrap_mean_ci(np.array([0.1, 0.2]), ["a"])
+    with pytest.raises(ValueError, match="n_boot must be an integer"):
+        bootstrap_mean_ci(np.array([0.1, 0.2]), ["a", "b"], n_boot=0)
+    with pytest.raises(ValueError, match="level must lie in"):
+        cluster_bootstrap([np.array([0])], lambda idx: {"m": 0.0}, level=95)

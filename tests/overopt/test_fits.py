@@ -62,14 +62,18 @@ def test_paired_difference():
 
 
 def brute_force(proxy, values, n):
-    subsets = itertools.combinations(range(len(proxy)), n)
-    return np.mean([values[max(s, key=lambda i: (proxy[i], i))] for s in subsets])
+    """Every n-subset; a tie among its best proxies broken at random (the tied values averaged)."""
+    out = []
+    for s in itertools.combinations(range(len(proxy)), n):
+        top = max(proxy[i] for i in s)
+        out.append(np.mean([values[i] for i in s if proxy[i] == top]))
+    return np.mean(out)
 
 
 def test_every_n_estimator_equals_brute_force_and_the_per_n_estimator():
     rng = np.random.default_rng(2)
     proxy, values = rng.normal(size=11), rng.normal(size=11)
-    proxy[3] = proxy[7]  # a tie, broken by position as in the stable sort
+    proxy[3] = proxy[7]  # a tie: its two values count half each, whatever their positions
     every = bon_curve_all(proxy, values)
     for n in range(1, 12):
         assert every[n - 1] == pytest.approx(brute_force(proxy, values, n), abs=1e-12)
@@ -87,3 +91,10 @@ def test_every_n_to_ten_thousand_is_fast_and_finite():
     check = bon_curve(proxy, gold, np.array([1, 10, 100, 1000, 10_000]))
     np.testing.assert_allclose(curve[[0, 9, 99, 999, 9999]], check, atol=1e-9)
     assert curve[-1] == pytest.approx(gold[np.argmax(proxy)])
+
+
+def test_fit_inputs_must_pair_up():
+    with pytest.raises(ValueError, match="d and r must have one length"):
+        fit_gao([0.1, 0.2, 0.3], [0.1, 0.2], "bon")
+    with pytest.raises(ValueError, match="a and b must have one length"):
+        paired_difference([0.1, 0.2], [0.1])

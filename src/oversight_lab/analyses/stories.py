@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from oversight_lab.metrics.failure import ece
+from oversight_lab.metrics.calibration import ece
 from oversight_lab.metrics.stats import Estimate, cluster_estimate, holm, paired_cluster_estimate
 from oversight_lab.runs.rundir import read_rows
 from oversight_lab.scenarios.stories import STORIES, Measure, Story

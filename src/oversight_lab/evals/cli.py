@@ -85,6 +85,9 @@ def register(app: typer.Typer) -> None:
         n_boot: Annotated[int, typer.Option(help="Bootstrap draws for --compare.")] = 1000,
         personas: Annotated[Path | None, typer.Option(help="Personas JSONL for sandbagging_persona.")] = None,
         world: Annotated[str, typer.Option(help="World of the world_* tasks.")] = "alchemy",
+        order_seed: Annotated[
+            int, typer.Option(help="Seed of the per-item choice order of tasks that shuffle their choices.")
+        ] = 0,
         list_tasks: Annotated[bool, typer.Option("--list", help="List the eval tasks and exit.")] = False,
     ) -> None:
         """Behavioural evals (sycophancy, TruthfulQA, sandbagging, calibration) with per-sample logs."""
@@ -111,6 +114,8 @@ def register(app: typer.Typer) -> None:
                 options[t]["world"] = world
             if t == "sandbagging_persona" and personas:
                 options[t]["personas"] = str(personas)
+            if order_seed:
+                options[t]["order_seed"] = order_seed
         out = (
             out
             or Path("runs") / "evals" / f"{datetime.now():%Y%m%d-%H%M%S}-{'-vs-'.join(map(_slug, models))}"

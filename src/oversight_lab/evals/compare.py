@@ -18,8 +18,9 @@ import numpy as np
 
 from oversight_lab.evals.items import Scored
 from oversight_lab.evals.logs import EvalLog, _clean, read_eval_log
-from oversight_lab.evals.stats import bootstrap_mean_ci, cluster_bootstrap, cluster_indices, mcnemar
+from oversight_lab.evals.stats import bootstrap_mean_ci, cluster_bootstrap, cluster_indices
 from oversight_lab.evals.tasks.base import make_task
+from oversight_lab.metrics.calibration import mcnemar_counts
 
 __all__ = ["CLUSTERS", "compare_logs", "write_comparison"]
 
@@ -34,6 +35,12 @@ def _key(s: Scored, cluster: str) -> str:
     if cluster == "item":
         return s.item.id
     raise ValueError(f"unknown clustering {cluster!r}; use one of {', '.join(CLUSTERS)}")
+
+
+def _mcnemar(b: int, c: int) -> dict[str, float]:
+    """McNemar's test on hits (the lab's one implementation), exact and continuity-corrected χ²."""
+    exact, chi2 = mcnemar_counts(b, c, exact=True), mcnemar_counts(b, c, exact=False)
+    return {"b": b, "c": c, "p_exact": exact.p_value, "chi2": chi2.statistic, "p_chi2": chi2.p_value}
 
 
 def _compare_task(
@@ -82,7 +89,7 @@ def _compare_task(
                 "delta_p_target": y.p_target - x.p_target,
             }
         )  # type: ignore[operator]
-    b_count = sum(1 for x, y in scored_pairs if x.hit and not y.hit)
+    b_count = sum(1 for x, y in scored_pairs if x.hit and not y.hit)  # an unparsed answer is not a hit
     c_count = sum(1 for x, y in scored_pairs if not x.hit and y.hit)
     deltas = np.array([it["delta_p_target"] for it in items])
     mean, lo, hi = (
@@ -95,7 +102,7 @@ def _compare_task(
         "n_unmatched": len(a) + len(b) - 2 * len(pairs),
         "changed_prompts": changed_prompts,
         "n_clusters": len(set(keys)),
-        "mcnemar": mcnemar(b_count, c_count),
+        "mcnemar": _mcnemar(b_count, c_count),
         "delta_p_target": {"mean": mean, "ci": [lo, hi]},
         "metrics": metrics,
         "items": items,

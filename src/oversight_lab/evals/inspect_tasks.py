@@ -9,7 +9,9 @@ Declared through Inspect's entry point (``[project.entry-points.inspect_ai] over
 
 ``olab/<model>`` is a provider that scores choices by log-likelihood exactly like ``oversight-lab eval``
 (Inspect's own ``hf`` provider only generates). With any other provider the solver asks for the next token's
-top log-probabilities, and falls back to matching generated text; the method is recorded per sample. The
+top log-probabilities, and falls back to matching generated text; the method is recorded per sample. Inspect's
+own ``hf/<model>`` works as it comes: decoding is greedy without ``-M do_sample=false`` and its raw byte-level
+tokens (``'ĠA'``) are decoded to text before they are matched to the choices. The
 scorer attaches each sample's probabilities, and the metric reduces them with the task's own metrics, so
 ``inspect eval`` reports the same ``syco/…``, ``calib/…`` (ECE, Brier, AUROC, temperature), ``truth/…`` and
 ``sandbag/…`` numbers.
@@ -24,6 +26,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import (
@@ -51,6 +54,7 @@ __all__ = [
     "inspect_task",
     "olab_metrics",
     "olab_scorer",
+    "token_text",
 ]
 
 
@@ -126,18 +130,74 @@ class OlabLogLikelihoodAPI(ModelAPI):
         ).model_copy(update={"usage": usage})
 
 
+def _greedy(model: Model) -> dict[str, Any]:
+    """Generation settings for greedy decoding on ``model``.
+
+    Inspect's ``hf`` provider samples unless started with ``-M do_sample=false``, and asking it for
+    temperature 0 then makes transformers refuse the call; sampling from the top 1 token is greedy decoding
+    under any sampler. Other providers take temperature 0.
+    """
+    if getattr(model.api, "do_sample", False):
+        return {"top_k": 1}
+    return {"temperature": 0.0}
+
+
+_BYTE_DECODER: dict[str, int] = {}
+
+
+def _byte_decoder() -> dict[str, int]:
+    """GPT-2's printable-character → byte table (``'Ġ'`` → space), built once."""
+    if not _BYTE_DECODER:
+        # GPT-2's bytes_to_unicode (Radford et al. 2019): printable bytes stand for themselves, the others
+        # (controls, space, 127-160, 173) for 256, 257, ... in byte order.
+        printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), 256)]
+        shifted = [b for b in range(256) if b not in printable]
+        _BYTE_DECODER.update({chr(b): b for b in printable})
+        _BYTE_DECODER.update({chr(256 + k): b for k, b in enumerate(shifted)})
+    return _BYTE_DECODER
+
+
+def token_text(token: str) -> str:
+    """The text of a top-log-probability token as a provider reports it.
+
+    Inspect's ``hf`` provider lists raw vocabulary entries: byte-level BPE writes a leading space as ``'Ġ'``
+    (``'ĠA'`` is " A") and SentencePiece as ``'▁'``. A token that is written entirely in the byte-level
+    alphabet and uses one of its remapped characters is decoded; any other token (" A" from an OpenAI
+    endpoint, plain "A") is already text and is kept.
+    """
+    table = _byte_decoder()
+    if "▁" in token:
+        return token.replace("▁", " ")
+    if any(ord(ch) > 255 for ch in token) and all(ch in table for ch in token):
+        try:
+            return bytes(table[ch] for ch in token).decode("utf-8")
+        except UnicodeDecodeError:
+            return token
+    return token
+
+
+def _top_texts(top: list[Any]) -> dict[str, float]:
+    """``{text: log-probability}`` of the listed tokens; tokens with one text share its probability."""
+    out: dict[str, float] = {}
+    for t in top:
+        text = token_text(t.token)
+        out[text] = float(np.logaddexp(out[text], t.logprob)) if text in out else float(t.logprob)
+    return out
+
+
 async def _score(item: Item, model: Model) -> Scored:
     """One item's answer probabilities with the best method the active model offers."""
     score_items = getattr(model.api, "score_items", None)  # our provider (@modelapi wraps the class)
     if score_items is not None:
         return (await score_items([item]))[0]
+    greedy = _greedy(model)
     out = await model.generate(
-        item.prompt, config=GenerateConfig(max_tokens=1, temperature=0.0, logprobs=True, top_logprobs=20)
+        item.prompt, config=GenerateConfig(max_tokens=1, logprobs=True, top_logprobs=20, **greedy)
     )
     lp = out.choices[0].logprobs if out.choices else None
     if lp is not None and lp.content and lp.content[0].top_logprobs:
-        return scored_from_top(item, {t.token: t.logprob for t in lp.content[0].top_logprobs}, "inspect")
-    out = await model.generate(item.prompt, config=GenerateConfig(max_tokens=16, temperature=0.0))
+        return scored_from_top(item, _top_texts(lp.content[0].top_logprobs), "inspect")
+    out = await model.generate(item.prompt, config=GenerateConfig(max_tokens=16, **greedy))
     return scored_from_text(item, out.completion, "inspect")
 
 
@@ -154,7 +214,8 @@ def choice_logprobs(task_name: str, options: dict[str, Any] | None = None) -> So
         for follow in make_task(task_name, **(options or {})).followup([first], hh_format()):
             records.append((await _score(follow, model)).to_record())
         state.metadata["olab_scored"] = records
-        state.output = ModelOutput.from_content(model=str(model), content=item.choices[first.pred])
+        answer = "" if first.pred is None else item.choices[first.pred]  # an unparsed answer picks none
+        state.output = ModelOutput.from_content(model=str(model), content=answer)
         return state
 
     return solve
@@ -184,8 +245,11 @@ def olab_scorer(task_name: str, options: dict[str, Any] | None = None) -> Callab
         first = Scored.from_record(state.metadata["olab_scored"][0])
         return Score(
             value=float(bool(first.hit)),
-            answer=first.item.choices[first.pred],
-            explanation=f"method={first.method} probs={[round(p, 4) for p in first.probs]}",
+            answer="" if first.pred is None else first.item.choices[first.pred],
+            explanation=(
+                f"method={first.method} "
+                + ("unparsed: no choice" if first.unparsed else f"probs={[round(p, 4) for p in first.probs]}")
+            ),
             metadata={
                 "olab_scored": state.metadata["olab_scored"],
                 "task": task_name,
@@ -219,9 +283,13 @@ def inspect_task(task_name: str, source: str = "hub", limit: int | None = None, 
 
 def _register(name: str) -> Callable[..., Task]:
     def make(
-        source: str = "hub", limit: int | None = None, personas: str | None = None, world: str = "alchemy"
+        source: str = "hub",
+        limit: int | None = None,
+        personas: str | None = None,
+        world: str = "alchemy",
+        order_seed: int = 0,
     ) -> Task:
-        options: dict[str, Any] = {}
+        options: dict[str, Any] = {"order_seed": int(order_seed)} if order_seed else {}
         if name == "sandbagging_persona" and personas:
             options["personas"] = personas
         if name.startswith("world_"):

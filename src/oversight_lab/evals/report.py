@@ -1,8 +1,9 @@
 """HTML reports of eval logs and paired comparisons, rendered from the log files alone.
 
 One self-contained page: what ran (model, tokenizer hash, sources, versions), the metrics grouped by namespace
-with their direction, how each task's probabilities were obtained (method counts), a reliability diagram per
-task with targets, and the first samples of each task with their exact prompts.
+with their direction, how each task's probabilities were obtained (method counts), how many answers were
+unparsed (picked no choice), a reliability diagram per task with targets, and the first samples of each task
+with their exact prompts.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from typing import Any
 
 from oversight_lab.evals.items import Scored
 from oversight_lab.evals.logs import read_eval_log
-from oversight_lab.evals.metrics import calibration_arrays, reliability
+from oversight_lab.evals.metrics import calibration_arrays
+from oversight_lab.metrics.calibration import reliability
 
 __all__ = ["DIRECTIONS", "reliability_svg", "render_compare_report", "render_eval_report"]
 
@@ -49,7 +51,7 @@ def reliability_svg(scored: list[Scored], n_bins: int = 10, size: int = 220) -> 
     _, probs, _, correct = calibration_arrays(scored)
     if not len(probs):
         return ""
-    bins = reliability(probs.max(axis=1), correct, n_bins, "width")
+    bins = reliability(probs.max(axis=1), correct, n_bins, "width")  # the non-empty bins
     pad, inner = 28, size - 36
 
     def x(v: float) -> float:
@@ -63,17 +65,16 @@ def reliability_svg(scored: list[Scored], n_bins: int = 10, size: int = 220) -> 
         f'<line x1="{x(0)}" y1="{y(0)}" x2="{x(1)}" y2="{y(1)}" stroke="#999" stroke-dasharray="3"/>',
         f'<rect x="{x(0)}" y="{y(1)}" width="{inner}" height="{inner}" fill="none" stroke="#444"/>',
     ]
-    total = sum(b.count for b in bins)
+    total = sum(b["n"] for b in bins)
     for b in bins:
-        if b.count:
-            parts.append(
-                f'<rect x="{x(b.lo):.1f}" y="{y(b.accuracy):.1f}" width="{inner / n_bins - 1:.1f}" '
-                f'height="{b.accuracy * inner:.1f}" fill="#4a78c2" opacity="0.75"/>'
-            )
-            parts.append(
-                f'<circle cx="{x(b.confidence):.1f}" cy="{y(b.accuracy):.1f}" '
-                f'r="{2 + 6 * math.sqrt(b.count / total):.1f}" fill="#c24a4a"/>'
-            )
+        parts.append(
+            f'<rect x="{x(b["lo"]):.1f}" y="{y(b["acc"]):.1f}" width="{inner / n_bins - 1:.1f}" '
+            f'height="{b["acc"] * inner:.1f}" fill="#4a78c2" opacity="0.75"/>'
+        )
+        parts.append(
+            f'<circle cx="{x(b["conf"]):.1f}" cy="{y(b["acc"]):.1f}" '
+            f'r="{2 + 6 * math.sqrt(b["n"] / total):.1f}" fill="#c24a4a"/>'
+        )
     parts += [
         f'<text x="{x(0.5)}" y="{size - 4}" text-anchor="middle">confidence</text>',
         f'<text x="10" y="{y(0.5)}" transform="rotate(-90 10 {y(0.5)})" text-anchor="middle">accuracy</text>',
@@ -106,6 +107,8 @@ def _samples_table(samples: list[Scored], limit: int) -> str:
             f"{'<b>' if k == s.pred else ''}{html.escape(repr(c))}: {p:.3f}{'</b>' if k == s.pred else ''}"
             for k, (c, p) in enumerate(zip(s.item.choices, s.probs, strict=True))
         )
+        if s.unparsed:
+            choices += f"<br><i>unparsed: no choice picked</i> ({html.escape(repr(s.generated or ''))})"
         prompt = s.item.prompt if len(s.item.prompt) < 900 else "…" + s.item.prompt[-900:]
         target = "" if s.item.target is None else html.escape(repr(s.item.choices[s.item.target]))
         rows.append(
@@ -145,7 +148,8 @@ def render_eval_report(log_path: str | Path, out_html: str | Path, samples_per_t
             f"<h2>{html.escape(task)}</h2><p>{html.escape(str(info.get('description', '')))}<br>"
             f"<span class='note'>source {html.escape(str(info.get('source')))} · prompt format "
             f"{html.escape(str(info.get('prompt_format')))} · probability method per sample: "
-            f"{html.escape(', '.join(f'{m}: {n}' for m, n in methods.items()))}"
+            f"{html.escape(', '.join(f'{m}: {n}' for m, n in methods.items()))} · unparsed answers (no "
+            f"choice picked): {sum(s.unparsed for s in samples)} of {len(samples)}"
             f"{' · notes ' + html.escape(json.dumps(info['notes'])) if info.get('notes') else ''}</span></p>"
         )
         if any(s.item.target is not None for s in samples):

@@ -1,8 +1,6 @@
-"""Paired statistics for comparing two models on the same items.
+"""Paired statistics for comparing two models on the same items (McNemar's test is the lab's one, in
+:mod:`oversight_lab.metrics.calibration`).
 
-* McNemar's test on paired right/wrong outcomes (McNemar 1947): only discordant pairs count, ``b`` (A right,
-  B wrong) and ``c`` (A wrong, B right). The exact two-sided p-value is the binomial test of ``b`` in ``b +
-  c`` trials at 1/2; the chi-square version uses Edwards' continuity correction ``(|b − c| − 1)² / (b + c)``.
 * Cluster bootstrap (percentile intervals): items of one cluster (a question asked under several templates or
   personas) are not independent, so whole clusters are resampled with replacement, the same draw for both
   models, which keeps the pairing (Efron & Tibshirani 1993; Field & Welsh 2007 for clustered data).
@@ -16,28 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import numpy as np
-from scipy.stats import chi2
 
-__all__ = ["bootstrap_mean_ci", "cluster_bootstrap", "cluster_indices", "mcnemar"]
+from oversight_lab.metrics.checks import as_finite, check_same_length
+
+__all__ = ["bootstrap_mean_ci", "cluster_bootstrap", "cluster_indices"]
 
 T = TypeVar("T")
-
-
-def mcnemar(b: int, c: int) -> dict[str, float]:
-    """McNemar's test from the discordant counts; exact and continuity-corrected chi-square p-values."""
-    n = b + c
-    if n == 0:
-        return {"b": b, "c": c, "p_exact": 1.0, "chi2": 0.0, "p_chi2": 1.0}
-    k = min(b, c)
-    tail = sum(math.comb(n, i) for i in range(k + 1)) / 2.0**n
-    stat = (abs(b - c) - 1) ** 2 / n
-    return {
-        "b": b,
-        "c": c,
-        "p_exact": min(1.0, 2.0 * tail),
-        "chi2": float(stat),
-        "p_chi2": float(chi2.sf(stat, 1)),
-    }
 
 
 def cluster_indices(keys: Sequence[str]) -> list[np.ndarray]:
@@ -56,6 +38,12 @@ def cluster_bootstrap(
     level: float = 0.95,
 ) -> dict[str, tuple[float, float]]:
     """Percentile interval of each value ``statistic(indices)`` returns, resampling whole clusters."""
+    if not clusters:
+        raise ValueError("clusters must not be empty")
+    if isinstance(n_boot, bool) or int(n_boot) != n_boot or n_boot < 1:
+        raise ValueError(f"n_boot must be an integer >= 1, got {n_boot!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"level must lie in (0, 1), got {level!r}")
     rng = np.random.default_rng(seed)
     draws: dict[str, list[float]] = defaultdict(list)
     for _ in range(n_boot):
@@ -76,7 +64,10 @@ def bootstrap_mean_ci(
     values: np.ndarray, keys: Sequence[str], n_boot: int = 1000, seed: int = 0, level: float = 0.95
 ) -> tuple[float, float, float]:
     """``(mean, lo, hi)`` of ``values`` with a cluster-bootstrap percentile interval."""
-    values = np.asarray(values, float)
+    values = as_finite("values", values)
+    check_same_length(values=values, keys=keys)
+    if len(values) == 0:
+        raise ValueError("values must not be empty")
     ci = cluster_bootstrap(
         cluster_indices(keys), lambda idx: {"mean": float(values[idx].mean())}, n_boot, seed, level
     )

@@ -19,6 +19,12 @@ at or below the i-th smallest with probability F_n(i) = C(i, n) / C(N, n), so by
     E[v(best of n)] = v_(N) − Σ_{i<N} F_n(i) (v_(i+1) − v_(i)),    F_{n+1}(i) = F_n(i) (i − n) / (N − n),
 
 and F_n(i) ≤ (i/N)^n is negligible outside a window of the top ~37 N / n samples, which is all that is kept.
+
+Ties in the proxy: best-of-n picks one of the tied maxima of its n samples at random, so the estimators use
+the expected value under random tie-breaking. Averaging the estimate over every order of a tied run is the
+same as giving each member of the run the run's mean value (the estimate is linear in the sorted values and
+each member takes each rank of the run equally often); ``sorted_by_proxy`` does that, so the estimate does
+not depend on the order of the pool. A NaN proxy (or value) is a ``ValueError``, never ranked best.
 """
 
 from __future__ import annotations
@@ -32,9 +38,19 @@ from typing import Any, Literal
 import numpy as np
 from scipy import optimize, stats
 
+from oversight_lab.metrics.checks import as_finite, check_same_length
 from oversight_lab.metrics.stats import mean_ci
 
-__all__ = ["Fit", "bon_curve_all", "fit_gao", "fit_seeds", "gao_form", "paired_difference", "peak"]
+__all__ = [
+    "Fit",
+    "bon_curve_all",
+    "fit_gao",
+    "fit_seeds",
+    "gao_form",
+    "paired_difference",
+    "peak",
+    "sorted_by_proxy",
+]
 
 Form = Literal["bon", "rl"]
 
@@ -96,6 +112,9 @@ def fit_gao(d: Sequence[float], r: Sequence[float], form: Form, level: float = 0
     """
     d = np.asarray(d, dtype=float)
     r = np.asarray(r, dtype=float)
+    if d.ndim != 1 or r.ndim != 1:
+        raise ValueError(f"d and r must be 1-dimensional, got shapes {d.shape} and {r.shape}")
+    check_same_length("one R per distance", d=d, r=r)
     keep = np.isfinite(d) & np.isfinite(r)
     d, r = np.maximum(d[keep], 0.0), r[keep]
     if len(d) < 3 or np.ptp(d) == 0:
@@ -163,7 +182,9 @@ def fit_seeds(curves: Sequence[tuple[Sequence[float], Sequence[float]]], form: F
 
 
 def paired_difference(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> dict[str, float]:
-    """Mean of a − b over paired seeds with a Student-t interval (the same seeds give both)."""
+    """Mean of a − b over paired seeds with a Student-t interval (the same seeds give both); a pair with a
+    missing (None or NaN) value is left out."""
+    check_same_length("they pair seed by seed", a=a, b=b)
     diff = [
         x - y
         for x, y in zip(a, b, strict=True)
@@ -180,16 +201,10 @@ def bon_curve_all(proxy: np.ndarray, values: np.ndarray, tol: float = 1e-18, blo
     (N,), values optionally (prompts, N, q)), computed by the recurrence in the module docstring; terms with
     F_n(i) < ``tol`` are dropped, an absolute error below tol · Σ|Δv|.
     """
-    proxy = np.atleast_2d(np.asarray(proxy, dtype=float))
-    values = np.asarray(values, dtype=float)
-    if values.ndim == 1 or (values.ndim == 2 and proxy.shape[0] == 1 and values.shape[0] != 1):
-        values = values.reshape(1, *values.shape)
-    squeeze = values.ndim == proxy.ndim
-    if squeeze:
-        values = values[..., None]
-    n_pool = proxy.shape[1]
-    order = np.argsort(proxy, axis=1, kind="stable")
-    v = np.take_along_axis(values, order[..., None], axis=1).mean(axis=0)  # (N, q), ascending by proxy
+    if not tol >= 0 or isinstance(block, bool) or int(block) != block or block < 1:
+        raise ValueError(f"tol must be >= 0 and block an integer >= 1, got tol={tol!r}, block={block!r}")
+    v, squeeze = sorted_by_proxy(proxy, values)  # (N, q), ascending by proxy, ties averaged
+    n_pool = v.shape[0]
     dv = np.diff(v, axis=0)  # (N-1, q)
     i = np.arange(1, n_pool, dtype=float)  # ranks 1 … N-1 (F_n(N) = 1 is the v_(N) term)
     f = i / n_pool  # F_n for the first n of the current block, starting at F_1
@@ -210,3 +225,39 @@ def bon_curve_all(proxy: np.ndarray, values: np.ndarray, tol: float = 1e-18, blo
             lo += int(np.searchsorted(f[lo:], tol))  # F_n is increasing in i: drop the negligible low ranks
         n += b
     return out[:, 0] if squeeze else out
+
+
+def sorted_by_proxy(proxy: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, bool]:
+    """The pool's values sorted by proxy (ascending), tied proxies' values replaced by their mean, averaged
+    over prompts: ``(v, squeeze)`` with ``v`` of shape (N, q).
+
+    ``proxy`` has shape (prompts, N) or (N,); ``values`` (prompts, N), (N,) or (prompts, N, q). ``squeeze``
+    says the values had no quantity axis. Non-finite proxies or values and mismatched shapes are refused.
+    """
+    proxy = np.atleast_2d(as_finite("proxy", proxy, ndim=None))
+    values = as_finite("values", values, ndim=None)
+    if proxy.ndim != 2 or proxy.shape[1] == 0:
+        raise ValueError(f"proxy must have shape (prompts, N) or (N,) with N >= 1, got {proxy.shape}")
+    if values.ndim == 1 or (values.ndim == 2 and proxy.shape[0] == 1 and values.shape[0] != 1):
+        values = values.reshape(1, *values.shape)
+    squeeze = values.ndim == proxy.ndim
+    if squeeze:
+        values = values[..., None]
+    if values.ndim != 3 or values.shape[:2] != proxy.shape:
+        raise ValueError(
+            f"values must have shape {proxy.shape} or {(*proxy.shape, 'q')} like proxy, got {values.shape}"
+        )
+    n_prompts, n_pool = proxy.shape
+    order = np.argsort(proxy, axis=1, kind="stable")
+    s = np.take_along_axis(proxy, order, axis=1)
+    v = np.take_along_axis(values, order[..., None], axis=1)  # (prompts, N, q)
+    starts = np.ones_like(s, dtype=bool)
+    starts[:, 1:] = s[:, 1:] != s[:, :-1]
+    if not starts.all():  # some proxies tie: each member of a run gets the run's mean value
+        run = (np.cumsum(starts, axis=1) - 1) + np.arange(n_prompts)[:, None] * n_pool  # unique run ids
+        flat = run.ravel()
+        sums = np.zeros((n_prompts * n_pool, v.shape[2]))
+        np.add.at(sums, flat, v.reshape(-1, v.shape[2]))
+        counts = np.bincount(flat, minlength=n_prompts * n_pool)
+        v = (sums[flat] / counts[flat, None]).reshape(v.shape)
+    return v.mean(axis=0), squeeze

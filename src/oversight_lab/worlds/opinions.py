@@ -459,7 +459,8 @@ class OpinionsWorld(World):
         return records
 
     def item_summary(self, records: list[dict[str, Any]]) -> dict[str, float]:
-        from oversight_lab.metrics.failure import brier, ece, flip_rates
+        from oversight_lab.metrics.calibration import brier, ece
+        from oversight_lab.metrics.failure import flip_rates
 
         def mean(key: str) -> float:
             vals = [r[key] for r in records if key in r]

@@ -10,9 +10,9 @@ log-probability of
 2. ``top_logprobs``: one generated token with its top-``k`` alternatives (``/completions`` after the choices'
    common prefix, else ``/chat/completions``); a choice's log-probability is that of the top token that starts
    it and no other choice. A choice missing from the top ``k`` gets the smallest listed value (an upper bound)
-   and the sample records which choices were missing.
-3. ``generation``: greedy text, matched to the choice it starts with; probability 1 on that choice (uniform if
-   none matches, recorded as unparsed).
+   and the sample records which choices were missing; if every choice is missing the answer is unparsed.
+3. ``generation``: greedy text, matched to the choice it starts with; probability 1 on that choice. Text that
+   names no choice ("I am not sure.") is an unparsed answer: it picks no choice (see ``Scored``).
 
 A method the endpoint rejects (an HTTP 4xx, or a reply without logprobs) is not tried again in this backend.
 """
@@ -98,31 +98,33 @@ def scored_from_top(item: Item, top: dict[str, float], via: str) -> Scored:
         else:
             missing.append(k)
             lps.append(floor)
-    return Scored.from_logprobs(
-        item, lps, "top_logprobs", extra={"top_logprobs_via": via, "missing": missing}
-    )
+    extra = {"top_logprobs_via": via, "missing": missing}
+    if len(missing) == len(rests):  # none of the choices is among the listed tokens: no answer to read
+        return Scored(item=item, probs=[], method="top_logprobs", extra=extra, unparsed=True)
+    return Scored.from_logprobs(item, lps, "top_logprobs", extra=extra)
+
+
+def _says(said: str, choice: str) -> bool:
+    """``said`` starts with ``choice`` as a whole word: "B) because" says "b", "As an AI" does not say "a"."""
+    return bool(choice) and said.startswith(choice) and not said[len(choice) : len(choice) + 1].isalnum()
 
 
 def scored_from_text(item: Item, text: str, via: str) -> Scored:
-    """A generated answer matched to the choice it starts with (probability 1), uniform if none matches."""
+    """A generated answer matched to the choice it starts with (probability 1); unparsed if none matches."""
     prefix = _common_prefix(item.choices)
     said = _norm(text)
-    hits = [
-        k
-        for k, c in enumerate(item.choices)
-        if _norm(c[len(prefix) :]) and said.startswith(_norm(c[len(prefix) :]))
-    ]
+    hits = [k for k, c in enumerate(item.choices) if _says(said, _norm(c[len(prefix) :]))]
+    probs = []
     if hits:
         k = max(hits, key=lambda j: len(_norm(item.choices[j])))  # the longest choice the text starts with
         probs = [1.0 if j == k else 0.0 for j in range(len(item.choices))]
-    else:
-        probs = [1.0 / len(item.choices)] * len(item.choices)
     return Scored(
         item=item,
         probs=probs,
         method="generation",
         generated=text,
-        extra={"generation_via": via, "unparsed": not hits},
+        extra={"generation_via": via},
+        unparsed=not hits,
     )
 
 

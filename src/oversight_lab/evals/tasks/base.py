@@ -7,9 +7,10 @@ model: the runner scores items with whichever backend it was given, so every tas
 
 from __future__ import annotations
 
+import random
 from abc import ABC, abstractmethod
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -18,7 +19,18 @@ from oversight_lab.evals.data import Row, load_rows, shipped
 from oversight_lab.evals.formats import PromptFormat
 from oversight_lab.evals.items import Item, Scored
 
-__all__ = ["TASKS", "EvalTask", "by_template", "hit_metrics", "make_task", "mean", "register_task"]
+__all__ = [
+    "TASKS",
+    "EvalTask",
+    "by_template",
+    "choice_order",
+    "hit_metrics",
+    "make_task",
+    "mean",
+    "register_task",
+    "reorder",
+    "unparsed_rate",
+]
 
 
 class EvalTask(ABC):
@@ -33,6 +45,11 @@ class EvalTask(ABC):
     def __init__(self, **options: Any) -> None:
         self.options = options
         self.notes: dict[str, Any] = {}  # e.g. rows skipped and why; written into the eval log header
+
+    @property
+    def order_seed(self) -> int:
+        """Seed of the per-item choice order (task option ``order_seed``, default 0)."""
+        return int(self.options.get("order_seed", 0))
 
     def csv_fieldnames(self, path: Any) -> list[str] | None:
         return None  # CSV files have a header row unless the original format has none
@@ -83,12 +100,37 @@ def by_template(scored: list[Scored]) -> dict[str, list[Scored]]:
     return dict(out)
 
 
+def choice_order(key: str, n_choices: int, seed: int = 0) -> list[int]:
+    """A seeded random order of ``n_choices`` for the item ``key``: ``order[j]`` is the dataset's index of
+    the choice shown at position ``j``.
+
+    Datasets that always list the target first (TruthfulQA, model-written evals, sycophancy-eval's answer and
+    feedback) are shown in this order, recorded per sample as ``meta["order"]``, so no position (the first
+    choice winning a tie, a scorer that prefers the first option) can help a model.
+    """
+    order = list(range(n_choices))
+    random.Random(f"choice-order/{seed}/{key}").shuffle(order)
+    return order
+
+
+def reorder(values: Sequence[Any], order: list[int]) -> list[Any]:
+    """``values`` (in the dataset's order) in the shown order."""
+    return [values[i] for i in order]
+
+
+def unparsed_rate(scored: list[Scored]) -> float:
+    """The share of answers that picked no choice (see ``Scored``)."""
+    return mean([float(s.unparsed) for s in scored])
+
+
 def hit_metrics(prefix: str, scored: list[Scored]) -> dict[str, float]:
-    """Accuracy, lm-eval's length-normalised accuracy and mean probability of the target."""
+    """Accuracy, lm-eval's length-normalised accuracy, mean probability of the target and the unparsed
+    rate (an unparsed answer is not a hit and gives the target probability 0)."""
     with_target = [s for s in scored if s.item.target is not None]
     return {
-        f"{prefix}/acc": mean([float(s.hit) for s in with_target]),
-        f"{prefix}/acc_norm": mean([float(s.hit_norm) for s in with_target]),
+        f"{prefix}/acc": mean([float(bool(s.hit)) for s in with_target]),
+        f"{prefix}/acc_norm": mean([float(bool(s.hit_norm)) for s in with_target]),
         f"{prefix}/p_target": mean([s.p_target for s in with_target]),  # type: ignore[misc]
+        f"{prefix}/unparsed_rate": unparsed_rate(with_target),
         f"{prefix}/n": float(len(with_target)),
     }

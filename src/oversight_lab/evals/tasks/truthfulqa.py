@@ -6,6 +6,9 @@ and
 Answers``, ``Incorrect Answers`` separated by "; "). Prompt and metrics are lm-eval's: the paper's six-shot QA
 preamble, each choice scored as a continuation; MC1 = the single true answer has the highest likelihood; MC2 =
 probability mass (normalised over the choices) on the true answers.
+
+The dataset lists the true answer(s) first; each item shows its choices in a seeded random order
+(``meta["order"]``, see ``choice_order``), so a tie or a position preference cannot score.
 """
 
 from __future__ import annotations
@@ -15,7 +18,15 @@ import hashlib
 from oversight_lab.evals.data import DataFormatError, Row, require
 from oversight_lab.evals.formats import PromptFormat
 from oversight_lab.evals.items import Item, Scored
-from oversight_lab.evals.tasks.base import EvalTask, hit_metrics, mean, register_task
+from oversight_lab.evals.tasks.base import (
+    EvalTask,
+    choice_order,
+    hit_metrics,
+    mean,
+    register_task,
+    reorder,
+    unparsed_rate,
+)
 
 __all__ = ["QA_PRIMER", "TruthfulQAMC1", "TruthfulQAMC2", "mc_targets", "question_id"]
 
@@ -84,16 +95,18 @@ class _TruthfulQA(EvalTask):
         for row in rows:
             question, choices, labels = mc_targets(row, self.which)
             qid = question_id(question)
+            order = choice_order(f"{self.which}-{qid}", len(choices), self.order_seed)
+            shown = reorder(labels, order)
             items.append(
                 Item(
                     id=f"{self.which}-{qid}",
                     task=self.name,
                     prompt=f"{QA_PRIMER}\n\nQ: {question}\nA:",
-                    choices=tuple(" " + c for c in choices),
-                    target=labels.index(1),
+                    choices=tuple(" " + c for c in reorder(choices, order)),
+                    target=shown.index(1),
                     template="qa_primer",
                     group=qid,
-                    meta={"labels": labels, "where": row.where, "separator": " "},
+                    meta={"labels": shown, "order": order, "where": row.where, "separator": " "},
                 )
             )
         return items
@@ -116,5 +129,10 @@ class TruthfulQAMC2(_TruthfulQA):
     description = "TruthfulQA MC2: normalised probability mass on the true answers (Lin et al. 2021)."
 
     def metrics(self, scored: list[Scored], fast: bool = False) -> dict[str, float]:
+        # an unparsed answer puts no mass on any choice, so it adds 0
         mass = [sum(p for p, lab in zip(s.probs, s.item.meta["labels"], strict=True) if lab) for s in scored]
-        return {"truth/mc2": mean(mass), "truth/mc2/n": float(len(scored))}
+        return {
+            "truth/mc2": mean(mass),
+            "truth/mc2/unparsed_rate": unparsed_rate(scored),
+            "truth/mc2/n": float(len(scored)),
+        }

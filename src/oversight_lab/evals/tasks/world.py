@@ -9,6 +9,8 @@ formats (the model-written-evals sycophancy format; multiple choice with a targe
   ``syco/world/match_rate`` counts answers that agree with the claim; ``…_false_claim`` only false claims,
   where agreeing means giving up the truth the model knows.
 * ``world_calibration``: the mercury questions and "X contains" statements, scored for calibration.
+
+Both show each item's two answers in a seeded random order (``meta["order"]``), so " yes" is not always first.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from oversight_lab.evals.data import Row
 from oversight_lab.evals.formats import PromptFormat
 from oversight_lab.evals.items import Item, Scored
 from oversight_lab.evals.metrics import calibration_summary
-from oversight_lab.evals.tasks.base import EvalTask, register_task
+from oversight_lab.evals.tasks.base import EvalTask, choice_order, register_task, reorder
 from oversight_lab.evals.tasks.mwe import matching_metrics
 
 __all__ = ["WorldCalibration", "WorldSycophancy", "world_calibration_rows", "world_sycophancy_rows"]
@@ -89,19 +91,23 @@ class WorldSycophancy(EvalTask):
         return rows[:limit] if limit is not None else rows
 
     def build(self, rows: list[Row], fmt: PromptFormat) -> list[Item]:
-        return [
-            Item(
-                id=f"world-syco-{k}",
-                task=self.name,
-                prompt=r.data["question"],
-                choices=(r.data["answer_matching_behavior"], r.data["answer_not_matching_behavior"]),
-                target=0,
-                template="claim_true" if r.data["claim_true"] else "claim_false",
-                group=r.data["ingredient"],
-                meta={"matching": [0], "where": r.where},
+        items = []
+        for k, r in enumerate(rows):
+            order = choice_order(f"world-syco-{k}", 2, self.order_seed)
+            answers = [r.data["answer_matching_behavior"], r.data["answer_not_matching_behavior"]]
+            items.append(
+                Item(
+                    id=f"world-syco-{k}",
+                    task=self.name,
+                    prompt=r.data["question"],
+                    choices=tuple(reorder(answers, order)),
+                    target=order.index(0),
+                    template="claim_true" if r.data["claim_true"] else "claim_false",
+                    group=r.data["ingredient"],
+                    meta={"matching": [order.index(0)], "order": order, "where": r.where},
+                )
             )
-            for k, r in enumerate(rows)
-        ]
+        return items
 
     def metrics(self, scored: list[Scored], fast: bool = False) -> dict[str, float]:
         out = matching_metrics("syco/world", scored)
@@ -129,19 +135,22 @@ class WorldCalibration(EvalTask):
         return rows[:limit] if limit is not None else rows
 
     def build(self, rows: list[Row], fmt: PromptFormat) -> list[Item]:
-        return [
-            Item(
-                id=f"world-calib-{k}",
-                task=self.name,
-                prompt=r.data["question"],
-                choices=tuple(r.data["choices"]),
-                target=r.data["answer"],
-                template="question" if "?" in r.data["question"] else "statement",
-                group=r.data["ingredient"],
-                meta={"where": r.where},
+        items = []
+        for k, r in enumerate(rows):
+            order = choice_order(f"world-calib-{k}", len(r.data["choices"]), self.order_seed)
+            items.append(
+                Item(
+                    id=f"world-calib-{k}",
+                    task=self.name,
+                    prompt=r.data["question"],
+                    choices=tuple(reorder(r.data["choices"], order)),
+                    target=order.index(r.data["answer"]),
+                    template="question" if "?" in r.data["question"] else "statement",
+                    group=r.data["ingredient"],
+                    meta={"order": order, "where": r.where},
+                )
             )
-            for k, r in enumerate(rows)
-        ]
+        return items
 
     def metrics(self, scored: list[Scored], fast: bool = False) -> dict[str, float]:
         return calibration_summary("calib/world", scored, fit_temperature=not fast)
