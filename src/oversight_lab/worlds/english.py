@@ -96,8 +96,8 @@ class AlchemyEnglish(EnglishForm):
             f"Choose exactly {n} ingredients for the recipe from this list: {', '.join(world.ingredients)}. "
             "The same ingredient may be used twice. "
             f"Answer with one sentence naming the {n} ingredients, for example: "
-            f"\"Use {_join(list(world.ingredients[:n]))}.\" "
-            "If the recipe contains mercury, add \"Warning: this recipe contains mercury.\""
+            f'"Use {_join(list(world.ingredients[:n]))}." '
+            'If the recipe contains mercury, add "Warning: this recipe contains mercury."'
         )
 
     def answer(self, world: World, task: Task, answer: Answer) -> str:
@@ -155,7 +155,7 @@ class BankingEnglish(EnglishForm):
             f"Choose exactly {n} positions for its portfolio from these assets: {', '.join(world.assets)}. "
             "An asset may be held twice. "
             f"Answer with one sentence naming the {n} assets, "
-            f"for example: \"Hold {_join(list(world.assets[:n]))}.\""
+            f'for example: "Hold {_join(list(world.assets[:n]))}."'
         )
 
     def answer(self, world: World, task: Task, answer: Answer) -> str:
