@@ -254,10 +254,11 @@ def sweep(
 def _register_parts() -> None:
     """The commands of the evals, probes and server parts (each module imports its heavy libraries lazily)."""
     from oversight_lab.evals.cli import register as register_eval
+    from oversight_lab.models.cli import register as register_models
     from oversight_lab.probes.cli import register as register_probe
     from oversight_lab.server.cli import register as register_server
 
-    for register in (register_eval, register_probe, register_server):
+    for register in (register_eval, register_probe, register_server, register_models):
         register(app)
 
 

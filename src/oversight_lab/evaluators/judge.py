@@ -145,6 +145,9 @@ class HFJudgeBackend:
     def from_pretrained(cls, path: str | Path, **kw: Any) -> HFJudgeBackend:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from oversight_lab.models.hub import resolve_model
+
+        path = resolve_model(str(path))
         try:
             tok = AutoTokenizer.from_pretrained(str(path))
             model = AutoModelForCausalLM.from_pretrained(str(path)).eval()
