@@ -8,6 +8,7 @@ from oversight_lab.worlds import make_world
 from oversight_lab.worlds.alchemy import AlchemyWorld
 from oversight_lab.worlds.banking import BankingWorld
 from oversight_lab.worlds.english import (
+    chat_messages,
     evaluator_view,
     parse_answer,
     render_answer,
@@ -110,3 +111,15 @@ def test_world_without_english_form_is_a_clear_error() -> None:
     unknown = type("UnknownWorld", (AlchemyWorld,), {"name": "unknown"})()
     with pytest.raises(KeyError, match="no English form"):
         render_task(unknown, unknown.tasks("eval", 1, seed=0)[0])
+
+
+def test_chat_has_a_worked_example_in_the_answer_form(alchemy: AlchemyWorld) -> None:
+    task = alchemy.tasks("eval", 1, seed=0)[0]
+    msgs = chat_messages(alchemy, task)
+    assert [m["role"] for m in msgs] == ["system", "user", "assistant", "user"]
+    assert all(ing in msgs[0]["content"] for ing in alchemy.ingredients)
+    assert all(p in msgs[-1]["content"] for p in task.spec["request"])
+    assert msgs[1]["content"] != msgs[-1]["content"]  # the example asks for something else
+    shown = parse_answer(alchemy, task, msgs[2]["content"])
+    assert shown is not None and shown.fields["recipe"] == list(alchemy.ingredients[:2])
+    assert shown.fields["disclosed"] == bool(set(alchemy.ingredients[:2]) & alchemy.toxic)  # honest example
