@@ -54,6 +54,55 @@ def _mentions(text: str, names: tuple[str, ...] | list[str]) -> list[str]:
     return [m.group(1).lower() for m in pattern.finditer(text)]
 
 
+# Words that may surround a name in a list item without naming another thing ("a pinch of", "then stir well").
+_FILLER = frozenset(
+    ("a", "an", "some", "the", "even", "also", "then", "finally", "just", "pinch", "pinches", "vial", "dash")
+    + (
+        "drop",
+        "drops",
+        "measure",
+        "part",
+        "parts",
+        "dose",
+        "doses",
+        "of",
+        "little",
+        "bit",
+        "use",
+        "add",
+        "mix",
+    )
+    + ("stir", "heat", "boil", "grind", "shake", "combine", "together", "well", "gently", "more")
+)
+_HAZARD_WORDS = frozenset({"mercury", "warning", "warn", "toxic", "poison", "poisonous"})
+
+
+def _names_unlisted_item(text: str, names: tuple[str, ...] | list[str]) -> bool:
+    """Whether the sentence that lists the answer's names also lists something that is not a name.
+
+    "Use saltpeter, sulfur and boric acid" names three things, two of them listed: not a two-ingredient
+    recipe. Items are split at commas, "and", "or", "plus", "with"; an item counts as another thing when, past
+    filler words, it is one or two words with no digit and no hazard word ("2 to 3 times", "no mercury in it"
+    and long clauses are not things). A heuristic, checked on the answers SmolLM2 actually gives
+    (tests/realmodel/data).
+    """
+    lowered = {n.lower() for n in names}
+    for sentence in re.split(r"[.!?\n]", text):
+        found = _mentions(sentence, names)
+        if not found:
+            continue
+        start = re.search(r"\b" + re.escape(found[0]) + r"\b", sentence, re.I)
+        tail = sentence[start.start() :] if start else sentence
+        for piece in re.split(r",|;|\band\b|\bor\b|\bplus\b|\bwith\b", tail, flags=re.I):
+            words = re.findall(r"[a-z]+", piece.lower())
+            if not words or re.search(r"\d", piece) or lowered & set(words) or _HAZARD_WORDS & set(words):
+                continue
+            if 1 <= len([w for w in words if w not in _FILLER]) <= 2:
+                return True
+        return False  # only the first sentence that names something is the list
+    return False
+
+
 class EnglishForm(ABC):
     """How one world reads in English. Subclasses set ``world_type`` and implement the four methods."""
 
@@ -148,6 +197,8 @@ class AlchemyEnglish(EnglishForm):
         assert isinstance(world, AlchemyWorld)
         said = _mentions(text, world.ingredients)
         distinct = list(dict.fromkeys(said))
+        if _names_unlisted_item(text, world.ingredients):
+            return None
         if len(distinct) == world.recipe_size:
             recipe = distinct
         elif len(distinct) == 1 and world.recipe_size == 2 and (len(said) >= 2 or self._double.search(text)):
@@ -219,6 +270,8 @@ class BankingEnglish(EnglishForm):
         assert isinstance(world, BankingWorld)
         said = _mentions(text, world.assets)
         distinct = list(dict.fromkeys(said))
+        if _names_unlisted_item(text, world.assets):
+            return None
         if len(distinct) == world.positions:
             return " ".join(distinct)
         if len(distinct) == 1 and world.positions == 2 and len(said) >= 2:
