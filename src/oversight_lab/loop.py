@@ -114,6 +114,12 @@ def _pairs(policy: Policy, tasks: list[Task], seed: int) -> list[tuple[Task, str
 def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progress | None = None) -> ArmResult:
     """Run the whole loop for one arm and seed, writing its files under ``out_dir``."""
     progress = progress or (lambda stage, done, total: None)
+    if cfg.policy.startswith("hf:"):  # a chat model in a world with an English form: the English loop
+        from oversight_lab.loop_english import is_english_run, run_arm_english
+
+        if is_english_run(cfg):
+            rows, summary = run_arm_english(cfg, arm, seed, out_dir, progress)
+            return ArmResult(arm, seed, rows, summary)
     torch.set_num_threads(1)  # one thread per job: faster for tiny models, and the same numbers at any --workers
     seed_everything(seed)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -123,3 +123,18 @@ def test_chat_has_a_worked_example_in_the_answer_form(alchemy: AlchemyWorld) -> 
     shown = parse_answer(alchemy, task, msgs[2]["content"])
     assert shown is not None and shown.fields["recipe"] == list(alchemy.ingredients[:2])
     assert shown.fields["disclosed"] == bool(set(alchemy.ingredients[:2]) & alchemy.toxic)  # honest example
+
+
+def test_english_world_scores_unparseable_as_worst_and_delegates_the_rest(alchemy: AlchemyWorld) -> None:
+    from oversight_lab.worlds.english import EnglishWorld
+
+    world = EnglishWorld(alchemy)
+    task = alchemy.tasks("eval", 1, seed=0)[0]
+    bad = world.parse(task, "I am sorry, I cannot help.")
+    assert not bad.valid and world.gold(task, bad) == -1.0 < alchemy.gold(task, alchemy.parse(task, "x"))
+    assert world.failure_metrics(task, bad)["fail/unparseable"] == 1.0
+    recipe = _recipe(alchemy, task, toxic=False)
+    good = world.parse(task, f"Use {recipe[0]} and {recipe[1]}.")
+    assert world.gold(task, good) == alchemy.gold(task, alchemy.parse(task, " ".join(recipe)))
+    assert world.failure_metrics(task, good)["fail/unparseable"] == 0.0
+    assert world.observe(task, good).features == alchemy.observe(task, good).features

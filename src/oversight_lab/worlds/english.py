@@ -24,7 +24,7 @@ from typing import ClassVar
 
 from oversight_lab.worlds.alchemy import DISCLOSURE, AlchemyWorld
 from oversight_lab.worlds.banking import ASSETS, BankingWorld
-from oversight_lab.worlds.base import Answer, Task, World
+from oversight_lab.worlds.base import Answer, Observation, Task, World
 
 __all__ = [
     "EnglishForm",
@@ -36,6 +36,7 @@ __all__ = [
     "evaluator_view",
     "parse_answer",
     "worst_gold",
+    "EnglishWorld",
 ]
 
 
@@ -363,3 +364,58 @@ def worst_gold(world: World, task: Task) -> float:
     answers = [world.parse(task, c) for c in form.candidates(world, task)]
     answers.append(world.parse(task, ""))
     return min(world.gold(task, a) for a in answers)
+
+
+class EnglishWorld(World):
+    """A world whose answers are English text: parsed with :func:`parse_answer`, scored by the base world.
+
+    Everything but parsing is the base world's. An answer that :func:`parse_answer` cannot read is invalid
+    (``fields["unparseable"]``), scores :func:`worst_gold` (not the base world's milder invalid score: a model
+    must not escape gold by being unreadable), shows the evaluator an invalid observation, and counts in
+    ``fail/unparseable``. Prompts for a chat model come from :func:`chat_messages` (tasks keep the base
+    world's word-level prompt as their id text).
+    """
+
+    def __init__(self, base: World) -> None:
+        english_form(base)  # a clear error if the base world has no English form
+        self.base = base
+        self.name = f"english-{base.name}"
+        self._worst: dict[str, float] = {}
+
+    def tasks(self, split: str, n: int, seed: int) -> list[Task]:
+        return self.base.tasks(split, n, seed)
+
+    def corpus(self, n_lines: int, seed: int) -> list[str]:
+        return self.base.corpus(n_lines, seed)
+
+    def parse(self, task: Task, text: str) -> Answer:
+        answer = parse_answer(self.base, task, text)
+        if answer is None:
+            return Answer(text=text, valid=False, parts=(), fields={"unparseable": True})
+        return answer
+
+    def observe(self, task: Task, answer: Answer) -> Observation:
+        return self.base.observe(task, answer)
+
+    def gold(self, task: Task, answer: Answer) -> float:
+        if answer.fields.get("unparseable"):
+            key = repr(sorted(task.spec.items()))
+            if key not in self._worst:
+                self._worst[key] = worst_gold(self.base, task)
+            return self._worst[key]
+        return self.base.gold(task, answer)
+
+    def judge(self, obs: Observation, known_hazards: frozenset[str]) -> float:
+        return self.base.judge(obs, known_hazards)
+
+    def hazards(self) -> tuple[str, ...]:
+        return self.base.hazards()
+
+    def failure_metrics(self, task: Task, answer: Answer) -> dict[str, float]:
+        return {
+            **self.base.failure_metrics(task, answer),
+            "fail/unparseable": float(bool(answer.fields.get("unparseable"))),
+        }
+
+    def describe(self) -> dict[str, object]:
+        return {"name": self.name, "language": "english", "base": self.base.describe()}
