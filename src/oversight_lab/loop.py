@@ -16,7 +16,6 @@ Gold appears only in step 5, on answers already produced.
 from __future__ import annotations
 
 import json
-import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from oversight_lab.evaluators import Evaluator, kinds, to_comparison
 from oversight_lab.feedback.records import Comparison, write_comparisons
 from oversight_lab.models.loading import load_policy, tiny_config
 from oversight_lab.models.policy import Policy
+from oversight_lab.models.seeding import seed_everything
 from oversight_lab.optimize.base import ArmContext, runner_of
 from oversight_lab.reward.bradley_terry import (
     RewardModel,
@@ -52,12 +52,6 @@ class ArmResult:
     seed: int
     rows: list[dict[str, Any]]
     summary: dict[str, Any]
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
 
 
 def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str) -> Evaluator:
@@ -104,6 +98,14 @@ def _pairs(policy: Policy, tasks: list[Task], seed: int) -> list[tuple[Task, str
 def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progress | None = None) -> ArmResult:
     """Run the whole loop for one arm and seed, writing its files under ``out_dir``."""
     progress = progress or (lambda stage, done, total: None)
+    if cfg.policy.startswith("hf:"):  # a chat model in a world with an English form: the English loop
+        from oversight_lab.loop_english import is_english_run, run_arm_english
+
+        if is_english_run(cfg):
+            rows, summary = run_arm_english(cfg, arm, seed, out_dir, progress)
+            for r in rows:  # an hf: policy is one pretrained model
+                r["pretrain_seed"] = 0
+            return ArmResult(arm, seed, rows, summary)
     torch.set_num_threads(1)  # one thread per job: faster for tiny models, and the same numbers at any --workers
     seed_everything(seed)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ class Policy:
         torch.manual_seed(seed)
         for i in range(0, len(flat), batch_size):
             chunk = flat[i : i + batch_size]
-            enc = self.tokenizer(chunk, return_tensors="pt", padding=True)
+            enc = self.tokenizer(chunk, return_tensors="pt", padding=True).to(self.model.device)
             gen = self.model.generate(
                 **enc,
                 do_sample=True,
@@ -76,6 +76,7 @@ class Policy:
             for r, s in enumerate(chunk):  # right padding keeps positions aligned with the prompt
                 ids[r, : len(s)] = torch.tensor(s)
                 mask[r, : len(s)] = 1
+            ids, mask = ids.to(self.model.device), mask.to(self.model.device)
             logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
             logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:, None])[..., 0]
             for r, s in enumerate(chunk):

@@ -100,11 +100,14 @@ def train_rl(
     on_checkpoint: Callable[[int, PreTrainedModel], None] | None = None,
     word_level: bool = True,
     max_new_tokens: int = 8,
+    peft_config: Any = None,
+    use_cpu: bool = True,
 ) -> tuple[PreTrainedModel, list[dict]]:
     """Optimise the policy saved at ``init_dir`` against ``rm``; returns the final model and TRL's log.
 
     ``init_dir`` must be a saved checkpoint: with β > 0 TRL rebuilds the reference model from the policy's
-    ``_name_or_path``.
+    ``_name_or_path``. With a ``peft_config`` (e.g. LoRA) only the adapters train, and the reference model is
+    the same network with its adapters off. ``use_cpu=False`` lets TRL place the model on an accelerator.
     """
     import datasets
     from transformers import PrinterCallback
@@ -127,7 +130,7 @@ def train_rl(
         logging_steps=1,
         save_strategy="no",
         report_to="none",
-        use_cpu=True,
+        use_cpu=use_cpu,
         bf16=False,
         seed=seed,
         data_seed=seed,
@@ -152,6 +155,7 @@ def train_rl(
             train_dataset=data,
             processing_class=tokenizer,
             callbacks=callbacks,
+            peft_config=peft_config,
         )
         trainer.remove_callback(PrinterCallback)  # logs go to the run directory, not stdout
         hooks = [

@@ -92,3 +92,4 @@ from oversight_lab.scenarios import (
     stories,  # noqa: E402,F401  (the essay's failure stories)
 )
 from oversight_lab.scenarios import protocols as _protocols  # noqa: E402,F401  (rlaif … sandwich)
+from oversight_lab.scenarios import realmodel as _realmodel  # noqa: E402,F401  (alchemist_smollm2)

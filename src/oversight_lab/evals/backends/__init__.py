@@ -65,7 +65,9 @@ def load_backend(spec: str, checkpoint: str | None = None, batch_size: int = 32,
         backend.name = backend.info["model"] = f"run:{path}"
         return backend
     if spec.startswith("hf:"):
-        return HFBackend.from_pretrained(spec[3:], batch_size=batch_size, **kwargs)
+        from oversight_lab.models.hub import resolve_model
+
+        return HFBackend.from_pretrained(resolve_model(spec[3:]), batch_size=batch_size, **kwargs)
     if Path(spec).is_dir():
         return HFBackend.from_pretrained(resolve_checkpoint(spec), batch_size=batch_size, **kwargs)
     raise ValueError(
