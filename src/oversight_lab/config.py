@@ -252,6 +252,13 @@ def check_policy(policy: str) -> None:
     if not policy.startswith("hf:") or not policy[3:].strip():
         raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {policy!r}")
     name = policy[3:]
+    from oversight_lab.models.hub import KNOWN_MODELS, ModelSourceError, resolve_model
+
+    if name in KNOWN_MODELS:  # a model the lab converts into its cache (oversight-lab models add NAME)
+        try:
+            name = resolve_model(name)
+        except ModelSourceError as e:
+            raise ConfigError(f"config key 'policy': {e}") from None
     path = Path(name).expanduser()
     if name.startswith(("/", ".", "~")) or path.exists():  # a local directory
         if not path.is_dir():

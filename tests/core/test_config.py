@@ -100,3 +100,11 @@ def test_one_set_of_defaults_the_method_configs_own():
     assert cfg.dpo == DPOConfig() and cfg.dpo.steps == 10
     assert cfg.reward == RewardModelConfig() and cfg.reward.steps == 60
     assert cfg.bon == BestOfNConfig()
+
+
+def test_a_known_model_alias_must_have_been_added(tmp_path, monkeypatch):
+    from oversight_lab.config import check_policy
+
+    monkeypatch.setenv("OVERSIGHT_LAB_CACHE", str(tmp_path))
+    with pytest.raises(ConfigError, match="oversight-lab models add smollm2-135m-instruct"):
+        check_policy("hf:smollm2-135m-instruct")

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from oversight_lab.models.tiny import cache_dir
+from oversight_lab.cache import cache_dir
 
 __all__ = [
     "KNOWN_MODELS",
