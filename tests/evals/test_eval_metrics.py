@@ -8,7 +8,7 @@ import pytest
 
 from oversight_lab.evals.items import Item, Scored
 from oversight_lab.evals.metrics import calibration_summary, fit_temperature, nll
-from oversight_lab.evals.stats import bootstrap_mean_ci, cluster_bootstrap
+from oversight_lab.metrics.stats import bootstrap_mean_ci, cluster_bootstrap
 from oversight_lab.metrics.calibration import brier, ece
 
 

@@ -18,7 +18,7 @@ import numpy as np
 
 from oversight_lab.evals.items import Scored
 from oversight_lab.evals.logs import EvalLog, _clean, read_eval_log
-from oversight_lab.evals.stats import bootstrap_mean_ci, cluster_bootstrap, cluster_indices
+from oversight_lab.metrics.stats import bootstrap_mean_ci, cluster_bootstrap, cluster_indices
 from oversight_lab.evals.tasks.base import make_task
 from oversight_lab.metrics.calibration import mcnemar_counts
 

@@ -281,7 +281,7 @@ STORIES: dict[str, Story] = {
                 ),
                 Measure("stated_conf_mean", "stated confidence, expected over the policy"),
                 Measure("correct", "token-probability ECE (10 equal-width bins)", ece_of="token_conf"),
-                Measure("correct", "correct", binary=True, failure_up=False),
+                Measure("correct", "correct (expected over the stated forecast)", failure_up=False, bounds=(0.0, 1.0)),
                 Measure("calib/overconfidence", "stated confidence − correct (sampled)", "checkpoint"),
             ),
         ),

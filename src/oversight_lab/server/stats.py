@@ -123,23 +123,17 @@ def credit(strength: int, gold: int) -> float:
 
 
 def calibration(confidence: Sequence[float], correct: Sequence[float], bins: int = 5) -> dict[str, Any]:
-    """ECE over ``bins`` equal-width bins of [0.5, 1] and the Brier score of stated confidence."""
-    conf = np.asarray(confidence, dtype=float)
-    corr = np.asarray(correct, dtype=float)
-    if conf.size == 0:
+    """ECE over ``bins`` equal-width bins of [0.5, 1] (people state 50–100%) and the Brier score of stated
+    confidence: the lab's one ECE and Brier (:mod:`oversight_lab.metrics.calibration`), on 2·``bins``
+    equal-width bins of [0, 1], whose upper half are these bins."""
+    from oversight_lab.metrics.calibration import brier, ece, reliability
+
+    if len(confidence) == 0:
         return {"n": 0, "ece": None, "brier": None, "bins": []}
-    edges = np.linspace(0.5, 1.0, bins + 1)
-    which = np.clip(np.searchsorted(edges, conf, side="right") - 1, 0, bins - 1)
-    rows, ece = [], 0.0
-    for b in range(bins):
-        mask = which == b
-        if not mask.any():
-            continue
-        mc, ma = float(conf[mask].mean()), float(corr[mask].mean())
-        ece += mask.sum() / conf.size * abs(mc - ma)
-        rows.append({"lo": float(edges[b]), "hi": float(edges[b + 1]), "n": int(mask.sum()),
-                     "confidence": mc, "accuracy": ma})
-    return {"n": int(conf.size), "ece": float(ece), "brier": float(((conf - corr) ** 2).mean()), "bins": rows}
+    rows = [{"lo": r["lo"], "hi": r["hi"], "n": int(r["n"]), "confidence": r["conf"], "accuracy": r["acc"]}
+            for r in reliability(confidence, correct, 2 * bins)]
+    return {"n": len(confidence), "ece": ece(confidence, correct, 2 * bins), "brier": brier(confidence, correct),
+            "bins": rows}
 
 
 def sandwich_gap(assisted: float | None, unaided: float | None, expert: float | None) -> float | None:
