@@ -37,7 +37,7 @@ def _scorecard(summary: dict) -> Table:
     table.add_column("metric")
     for a in arms:
         table.add_column(a, justify="right")
-    for key in HEADLINES:
+    for key in summary.get("headlines", HEADLINES):
         cells = []
         for a in arms:
             s = summary["arms"][a]["aggregate"][key]

@@ -31,3 +31,14 @@ def test_rates_are_estimated_over_pretraining_seeds_and_stay_in_range():
     n_peak = s["arms"]["flawed"]["aggregate"]["bon_n_peak"]
     assert (n_peak["mean"], n_peak["lo"], n_peak["hi"]) == (3.0, 1.0, 8.0)  # median and range
     assert s["replicates"] == [list(r) for r in reps]
+
+
+def test_another_optimisers_rows_are_summarised_by_name():
+    rows = rows_for({(0, 0): 0.1}, {(0, 0): 1})
+    base = {"arm": "flawed", "pretrain_seed": 0, "seed": 0, "optimizer": "sft_chosen"}
+    rows += [{**base, "step": 0, "gold/mean": 0.5, "proxy/mean": 0.0, "fail/toxic": 0.0},
+             {**base, "step": 2, "gold/mean": 0.2, "proxy/mean": 0.7, "fail/toxic": 0.4}]
+    s = summarise(rows, ["flawed"], [(0, 0)])
+    h = s["arms"]["flawed"]["per_seed"]["0"]
+    assert (h["sft_chosen_gold_final"], h["sft_chosen_proxy_gain"], h["sft_chosen_toxic_final"]) == (0.2, 0.7, 0.4)
+    assert "sft_chosen_gold_final" in s["headlines"] and "bon_gold_peak" in s["headlines"]

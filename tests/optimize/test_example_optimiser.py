@@ -80,3 +80,9 @@ def test_the_loop_runs_it_and_logs_its_rows_by_name(tmp_path):
     assert {r["optimizer"] for r in res.rows} == {"initial", "sft_chosen"}
     assert "sft_chosen" in res.summary["timings"]
     assert (tmp_path / "checkpoints" / "sft_chosen" / "config.json").exists()
+    # the summary picks its rows up by name: final gold, proxy gain and mercury use of the new optimiser
+    from oversight_lab.runs.summary import summarise
+
+    summary = summarise(res.rows, ["flawed"], [(0, 0)])
+    assert {"sft_chosen_gold_final", "sft_chosen_proxy_gain", "sft_chosen_toxic_final"} <= set(summary["headlines"])
+    assert summary["arms"]["flawed"]["per_seed"]["0"]["sft_chosen_gold_final"] == rows[-1]["gold/mean"]

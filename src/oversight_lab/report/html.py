@@ -90,6 +90,17 @@ def _figures(rows: list[dict], arms: list[str]) -> list[tuple[str, str]]:
             f"{name}: gold vs proxy against optimisation pressure (mean, 95% CI over seeds)", fontsize=11
         )
         figs.append((name, _png(fig)))
+    from oversight_lab.optimize.base import optimiser_labels
+
+    labels = optimiser_labels()
+    for optimizer in sorted({r["optimizer"] for r in rows} - {"initial", "bon", "rl", "dpo"}):
+        # any other optimiser (optimize.base registry): its rows by name, titled by its own labels
+        name = labels.get(optimizer, {}).get("label", optimizer)
+        xlabel = labels.get(optimizer, {}).get("kl_label", "√KL")
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+        _panel(axes[0], rows, arms, optimizer, "gold/mean", f"{name}: gold", xlabel)
+        _panel(axes[1], rows, arms, optimizer, "proxy/mean", f"{name}: proxy gain", xlabel, relative=True)
+        figs.append((name, _png(fig)))
     if any(r["optimizer"] == "dpo" for r in rows):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         _panel(axes[0], rows, arms, "dpo", "gold/mean", "DPO: gold", "√KL (Monte-Carlo, k1)")
@@ -139,7 +150,8 @@ def render_report(run_dir: str | Path) -> str:
     parts.append(
         "<h2>Scorecard</h2><table><tr><th>metric</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>"
     )
-    for key, desc in HEADLINES.items():
+    headlines = summary.get("headlines", HEADLINES)
+    for key, desc in headlines.items():
         cells = []
         for a in arms:
             s = summary["arms"][a]["aggregate"][key]
@@ -153,14 +165,14 @@ def render_report(run_dir: str | Path) -> str:
         parts.append(f"<h2>{e(name)}</h2><img alt='{e(name)}' src='{uri}'>")
     parts.append(
         "<h2>Per seed</h2><table><tr><th>arm</th><th>seed</th>"
-        + "".join(f"<th>{e(k)}</th>" for k in HEADLINES)
+        + "".join(f"<th>{e(k)}</th>" for k in headlines)
         + "</tr>"
     )
     for a in arms:
         for seed, h in summary["arms"][a]["per_seed"].items():
             parts.append(
                 f"<tr><td>{e(a)}</td><td>{e(seed)}</td>"
-                + "".join(f"<td>{_fmt(h[k])}</td>" for k in HEADLINES)
+                + "".join(f"<td>{_fmt(h.get(k, float('nan')))}</td>" for k in headlines)
                 + "</tr>"
             )
     parts.append("</table>")

@@ -11,7 +11,7 @@ import numpy as np
 
 from oversight_lab.metrics.stats import cluster_estimate, median_range
 
-__all__ = ["curve", "per_seed_headlines", "summarise", "HEADLINES"]
+__all__ = ["curve", "headlines_of", "per_seed_headlines", "summarise", "HEADLINES"]
 
 # name → what it means; every headline is computed per replicate (pretraining seed, RLHF seed), then averaged
 # with an interval over pretraining seeds.
@@ -64,7 +64,28 @@ def per_seed_headlines(rows: list[dict], arm: str, seed: int) -> dict[str, float
                  rl_undisclosed_final=rl[-1].get("fail/undisclosed_toxic", nan))
     if dpo:
         h["dpo_gold_final"] = dpo[-1]["gold/mean"]
+    for name in _other_optimisers(rows):  # any other optimiser (optimize.base registry): its rows by name
+        mine = sorted(_by(rows, arm=arm, seed=seed, optimizer=name), key=lambda r: r["step"])
+        if mine:
+            h[f"{name}_gold_final"] = mine[-1]["gold/mean"]
+            h[f"{name}_proxy_gain"] = mine[-1]["proxy/mean"] - mine[0]["proxy/mean"]
+            h[f"{name}_toxic_final"] = mine[-1].get("fail/toxic", nan)
     return h
+
+
+def _other_optimisers(rows: list[dict]) -> list[str]:
+    """Optimisers in ``rows`` beyond the initial policy and the three the headlines name explicitly."""
+    return sorted({r["optimizer"] for r in rows} - {"initial", "bon", "rl", "dpo"})
+
+
+def headlines_of(rows: list[dict]) -> dict[str, str]:
+    """HEADLINES plus, for every other optimiser the rows hold, its final gold, proxy gain and mercury use."""
+    out = dict(HEADLINES)
+    for name in _other_optimisers(rows):
+        out[f"{name}_gold_final"] = f"gold after {name}"
+        out[f"{name}_proxy_gain"] = f"proxy after {name} minus before"
+        out[f"{name}_toxic_final"] = f"mercury use after {name}"
+    return out
 
 
 # headlines that are rates (an interval never leaves [0, 1]) and counts (median and range, no interval)
@@ -123,19 +144,21 @@ def summarise(rows: list[dict], arms: list[str], replicates: list[tuple[int, int
     """Per-replicate headlines and their means with 95% intervals over pretraining seeds (RLHF seeds averaged
     within each; rates kept in [0, 1]; counts as median and range), per arm, plus verdict lines."""
     seeds = [s for _, s in replicates]
-    out: dict[str, Any] = {"seeds": seeds, "replicates": [list(r) for r in replicates], "headlines": HEADLINES,
+    headlines = headlines_of(rows)
+    out: dict[str, Any] = {"seeds": seeds, "replicates": [list(r) for r in replicates], "headlines": headlines,
                            "arms": {}, "verdicts": []}
     for arm in arms:
         per_seed = {s: per_seed_headlines(rows, arm, s) for s in seeds}
         agg = {}
-        for key in HEADLINES:
-            vals = [per_seed[s][key] for s in seeds]
+        for key in headlines:
+            vals = [per_seed[s].get(key, float("nan")) for s in seeds]
             if key in COUNTS:
                 mr = median_range(vals)
                 agg[key] = {"mean": mr["median"], "lo": mr["min"], "hi": mr["max"],
                             "method": f"median and range over {mr['n']} replicates"}
                 continue
-            est = cluster_estimate(vals, replicates, bounds=(0.0, 1.0) if key in RATES else (None, None),
+            rate = key in RATES or key.endswith("_toxic_final")
+            est = cluster_estimate(vals, replicates, bounds=(0.0, 1.0) if rate else (None, None),
                                    what=key)
             agg[key] = {"mean": est.value, "lo": est.lo, "hi": est.hi, "method": est.method}
         out["arms"][arm] = {"aggregate": agg, "per_seed": {str(s): v for s, v in per_seed.items()}}
