@@ -12,8 +12,6 @@ import ast
 import functools
 from pathlib import Path
 
-import pytest
-
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "oversight_lab"
 
 # From the ground up; a room may import its own floor and the floors below.
@@ -31,13 +29,8 @@ LAYERS: list[set[str]] = [
 ]
 FLOOR = {room: i for i, rooms in enumerate(LAYERS) for room in rooms}
 
-# Known violations, (importing module, imported room), to be removed by their owners; empty this list.
-ALLOWED: set[tuple[str, str]] = {
-    # The evals branch (metrics/ except stats.py): metrics/honesty.py is about alchemy and probes, not a
-    # ground-floor statistic; it imports probes and worlds (a cycle with worlds, which import metrics).
-    ("oversight_lab.metrics.honesty", "probes"),
-    ("oversight_lab.metrics.honesty", "worlds"),
-}
+# Known violations, (importing module, imported room), to be removed by their owners; keep this list empty.
+ALLOWED: set[tuple[str, str]] = set()
 
 
 def _imports(path: Path, module: str) -> list[str]:
@@ -119,9 +112,8 @@ def test_no_cycles_between_rooms():
     assert cycles == []
 
 
-@pytest.mark.parametrize("allowed", sorted(ALLOWED))
-def test_each_allowed_violation_still_exists(allowed):
+def test_each_allowed_violation_still_exists():
     """An entry whose import is gone must leave the list, so that the list only shrinks."""
-    module, room = allowed
-    still = any(_room(n) == room for n in _graph().get(module, ()))
-    assert still, f"{allowed} is fixed: remove it from ALLOWED"
+    for module, room in sorted(ALLOWED):
+        still = any(_room(n) == room for n in _graph().get(module, ()))
+        assert still, f"{(module, room)} is fixed: remove it from ALLOWED"

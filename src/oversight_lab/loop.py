@@ -188,9 +188,9 @@ def _reward_backbone(cfg: RunConfig, world: World, init_dir: Path, initial: Poli
 
 def _item_metrics(world: World, policy: Policy, items: list[dict[str, Any]],
                   where: dict[str, Any]) -> dict[str, float]:
-    """The world's fixed items answered deterministically by ``policy`` (:mod:`oversight_lab.metrics.items`):
+    """The world's fixed items answered deterministically by ``policy`` (:mod:`oversight_lab.probes.items`):
     records appended to ``items`` with ``where`` (arm, seed, optimiser, step); set-level metrics returned."""
-    from oversight_lab.metrics.items import PolicyLM, item_eval_for
+    from oversight_lab.probes.items import PolicyLM, item_eval_for
 
     hooks = item_eval_for(world)
     if hooks is None:

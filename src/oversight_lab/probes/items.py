@@ -9,7 +9,7 @@ paired bootstrap) need each item answered the same way each time. A world opts i
   the checkpoint's metric row.
 
 A world whose file this part does not own gets the same two methods from an adapter registered in
-``ITEM_EVALS`` under the world's name (the alchemy world's: :mod:`oversight_lab.metrics.honesty`).
+``ITEM_EVALS`` under the world's name (the alchemy world's: :mod:`oversight_lab.probes.alchemy_items`).
 The loop calls them when ``item_eval`` is on in the run config and writes every record to ``items.jsonl``.
 """
 
@@ -61,7 +61,7 @@ def item_eval_for(world: Any) -> ItemEval | None:
     if hasattr(world, "item_records") and hasattr(world, "item_summary"):
         return world
     if world.name not in ITEM_EVALS:
-        import oversight_lab.metrics.honesty  # noqa: F401  (registers the alchemy adapter)
+        import oversight_lab.probes.alchemy_items  # noqa: F401  (registers the alchemy adapter)
     factory = ITEM_EVALS.get(world.name)
     return factory(world) if factory else None
 

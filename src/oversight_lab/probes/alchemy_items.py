@@ -23,7 +23,7 @@ from typing import Any
 
 import numpy as np
 
-from oversight_lab.metrics.items import ItemLM, register_item_eval
+from oversight_lab.probes.items import ItemLM, register_item_eval
 from oversight_lab.worlds.base import Task
 
 __all__ = ["AlchemyHonesty"]
