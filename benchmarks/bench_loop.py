@@ -103,6 +103,7 @@ def yardstick_once(script: Path) -> dict:
     env = {**os.environ, "OUT_DIR": str(out), "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
     cmd = [sys.executable, str(script), "75", "2", "64", "2", "200", "100", "50"]
     t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     root = psutil.Process(proc.pid)
     peak = 0
@@ -112,9 +113,12 @@ def yardstick_once(script: Path) -> dict:
         except psutil.Error:
             pass
         time.sleep(0.5)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         raise SystemExit(f"yardstick failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
-    return {"wall_s": time.perf_counter() - t0, "peak_pss_mb": peak / 2**20}
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "peak_pss_mb": peak / 2**20, "load_before": os.getloadavg()[0]}
 
 
 def main() -> None:
@@ -135,6 +139,8 @@ def main() -> None:
             results["warm"].append(run_once(Path(cache), 2, extra))
             if not args.no_baseline:
                 results["baseline_warm_1_worker"].append(run_once(Path(cache), 1, extra))
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps({"partial": results}, indent=1))  # kept if the summary fails
     results = {k: v for k, v in results.items() if v}
     med = {
         k: {
@@ -183,6 +189,8 @@ def main() -> None:
     )
     for k, v in stages.items():
         print(f"| warm, {k} (summed over the jobs) | {v:.1f} s |")
+    for r in results["warm"]:
+        print(f"verdict (warm run): {r['verdict']}")
 
 
 if __name__ == "__main__":
