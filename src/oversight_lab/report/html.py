@@ -6,30 +6,17 @@ can be re-rendered with ``oversight-lab report RUN_DIR``.
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 import math
 from pathlib import Path
 from typing import Any
 
+from oversight_lab.report.page import COLORS, fmt, head, png
 from oversight_lab.runs.rundir import load_run
 from oversight_lab.runs.summary import HEADLINES, curve
 
 __all__ = ["render_report", "write_report"]
-
-COLORS = ["#c0392b", "#2471a3", "#27ae60", "#8e44ad", "#d68910", "#5d6d7e"]
-
-
-def _png(fig: Any) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
-
 
 def _panel(
     ax: Any,
@@ -89,7 +76,7 @@ def _figures(rows: list[dict], arms: list[str]) -> list[tuple[str, str]]:
         fig.suptitle(
             f"{name}: gold vs proxy against optimisation pressure (mean, 95% CI over seeds)", fontsize=11
         )
-        figs.append((name, _png(fig)))
+        figs.append((name, png(fig)))
     from oversight_lab.optimize.base import optimiser_labels
 
     labels = optimiser_labels()
@@ -100,17 +87,13 @@ def _figures(rows: list[dict], arms: list[str]) -> list[tuple[str, str]]:
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         _panel(axes[0], rows, arms, optimizer, "gold/mean", f"{name}: gold", xlabel)
         _panel(axes[1], rows, arms, optimizer, "proxy/mean", f"{name}: proxy gain", xlabel, relative=True)
-        figs.append((name, _png(fig)))
+        figs.append((name, png(fig)))
     if any(r["optimizer"] == "dpo" for r in rows):
         fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
         _panel(axes[0], rows, arms, "dpo", "gold/mean", "DPO: gold", "√KL (Monte-Carlo, k1)")
         _panel(axes[1], rows, arms, "dpo", "fail/invalid", "DPO: malformed answers", "√KL (Monte-Carlo, k1)")
-        figs.append(("DPO", _png(fig)))
+        figs.append(("DPO", png(fig)))
     return figs
-
-
-def _fmt(v: float) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
 def read_analysis(run_dir: Path) -> dict[str, Any] | None:
@@ -125,12 +108,7 @@ def render_report(run_dir: str | Path) -> str:
     arms = list(summary["arms"])
     e = html.escape
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'>"
-        f"<title>oversight-lab: {e(summary.get('scenario', ''))}"
-        "</title><style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px}"
-        "th{background:#f4f4f4}img{max-width:100%}pre{background:#f7f7f7;padding:1em;font-size:12px;"
-        "overflow:auto}</style></head><body>"
+        head(f"oversight-lab: {summary.get('scenario', '')}")
     ]
     parts.append(f"<h1>oversight-lab run: {e(str(summary.get('scenario')))}</h1>")
     parts.append(
@@ -155,8 +133,8 @@ def render_report(run_dir: str | Path) -> str:
         cells = []
         for a in arms:
             s = summary["arms"][a]["aggregate"][key]
-            ci = "" if math.isnan(s["lo"]) else f" [{_fmt(s['lo'])}, {_fmt(s['hi'])}]"
-            cells.append(f"<td>{_fmt(s['mean'])}{ci}</td>")
+            ci = "" if math.isnan(s["lo"]) else f" [{fmt(s['lo'])}, {fmt(s['hi'])}]"
+            cells.append(f"<td>{fmt(s['mean'])}{ci}</td>")
         parts.append(
             f"<tr><td title='{e(desc)}'>{e(key)}<br><small>{e(desc)}</small></td>{''.join(cells)}</tr>"
         )
@@ -172,7 +150,7 @@ def render_report(run_dir: str | Path) -> str:
         for seed, h in summary["arms"][a]["per_seed"].items():
             parts.append(
                 f"<tr><td>{e(a)}</td><td>{e(seed)}</td>"
-                + "".join(f"<td>{_fmt(h.get(k, float('nan')))}</td>" for k in headlines)
+                + "".join(f"<td>{fmt(h.get(k, float('nan')))}</td>" for k in headlines)
                 + "</tr>"
             )
     parts.append("</table>")

@@ -13,7 +13,7 @@ import numpy as np
 from oversight_lab.analyses.overopt import objective, seed_curves
 from oversight_lab.analyses.sweeps import SweepData
 from oversight_lab.metrics.overopt import gao_form
-from oversight_lab.report.html import COLORS, _png
+from oversight_lab.report.page import COLORS, png
 from oversight_lab.report.sweep import curves_figure, fmt_ci
 
 __all__ = ["render_coste", "render_gao"]
@@ -75,7 +75,7 @@ def _families(data: SweepData, result: dict[str, Any], opt: str) -> str | None:
         fontsize=10,
     )
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def _coefficients(result: dict[str, Any], opt: str) -> str | None:
@@ -141,7 +141,7 @@ def _coefficients(result: dict[str, Any], opt: str) -> str | None:
         fontsize=10,
     )
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def render_gao(data: SweepData, result: dict[str, Any]) -> list[tuple[str, str]]:

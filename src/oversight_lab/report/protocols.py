@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from oversight_lab.report.html import COLORS, _png
+from oversight_lab.report.page import COLORS, head, png
 
 __all__ = ["headline_lines", "render_protocol_report", "write_protocol_report"]
 
@@ -171,16 +171,14 @@ def _figure(r: dict[str, Any]) -> str | None:
             axes[1], list(r["gold_bon_max"]), list(r["gold_bon_max"].values()), "gold after best-of-n (max n)"
         )
     fig.suptitle(f"{r['scenario']}: 95% CIs over seeds {r['seeds']}", fontsize=11)
-    return _png(fig)
+    return png(fig)
 
 
 def render_protocol_report(r: dict[str, Any]) -> str:
     e = html.escape
     parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>oversight-lab protocol: {e(r['scenario'])}"
-        "</title><style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-        "img{max-width:100%}pre{background:#f7f7f7;padding:1em;font-size:12px;overflow:auto}</style>"
-        f"</head><body><h1>Protocol: {e(r['scenario'])} ({e(r['analysis'])})</h1>",
+        head(f"oversight-lab protocol: {r['scenario']}")
+        + f"<h1>Protocol: {e(r['scenario'])} ({e(r['analysis'])})</h1>",
         f"<p>Replicates (pretraining seed, RLHF seed) {e(str(r.get('replicates', r['seeds'])))}. Accuracy is "
         "P(the evaluator prefers the gold-better answer) over training pairs whose gold differs. Intervals: each "
         "replicate's value, RLHF seeds averaged within their pretraining seed, 95% Student-t over pretraining "

@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from oversight_lab.report.page import fmt, head
 from oversight_lab.runs.rundir import read_rows
 
 __all__ = ["render_stories", "story_section", "write_stories_report"]
@@ -22,10 +23,6 @@ METHOD = (
     "the flawed arm's change minus the control's, paired within replicates. The first measure is the "
     "pre-registered primary measure, tested alone; the others are secondary, with Holm-adjusted p-values."
 )
-
-
-def _fmt(v: Any) -> str:
-    return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
 def _ci(d: dict[str, Any]) -> str:
@@ -46,7 +43,7 @@ def _table(a: dict[str, Any]) -> str:
         for arm in a["arms"]:
             d = m["arms"].get(arm)
             cells.append("<td>–</td><td>–</td>" if d is None else
-                         f"<td>{_fmt(d['before'])} → {_fmt(d['after'])}</td><td>{e(_ci(d['change']))}</td>")
+                         f"<td>{fmt(d['before'])} → {fmt(d['after'])}</td><td>{e(_ci(d['change']))}</td>")
         did = m.get("did")
         p = "–" if did is None else f"{did.get('p_holm', did['p']):.2g}"
         arrow = "↑" if m["failure_up"] else "↓"
@@ -66,7 +63,7 @@ def _figure(a: dict[str, Any], run_dir: Path) -> str | None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from oversight_lab.report.html import COLORS, _png
+    from oversight_lab.report.page import COLORS, png
     from oversight_lab.runs.summary import curve
 
     rows = read_rows(run_dir / "metrics.jsonl")
@@ -85,7 +82,7 @@ def _figure(a: dict[str, Any], run_dir: Path) -> str | None:
         ax.set_xlabel(f"{a['optimizer']} step", fontsize=8)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    return _png(fig)
+    return png(fig)
 
 
 def story_section(a: dict[str, Any], run_dir: str | Path, link: str | None = None) -> str:
@@ -115,13 +112,8 @@ def render_stories(out_dir: str | Path, analyses: dict[str, dict[str, Any]]) -> 
     out_dir = Path(out_dir)
     e = html.escape
     parts = [
-        "<!doctype html><html><head><meta charset='utf-8'><title>oversight-lab: the essay's stories</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:1250px;margin:2em auto;color:#222}"
-        "table{border-collapse:collapse;font-size:13px;margin:.5em 0}"
-        "td,th{border:1px solid #ccc;padding:3px 7px}th{background:#f4f4f4}img{max-width:100%}"
-        ".v{background:#f7f7f2;padding:.6em;border-left:4px solid #999}"
-        "</style></head><body><h1>The essay's failure modes: flawed evaluator vs control</h1>"
-        f"<p>{METHOD}</p>",
+        head("oversight-lab: the essay's stories")
+        + f"<h1>The essay's failure modes: flawed evaluator vs control</h1><p>{METHOD}</p>",
         "<h2>Verdicts</h2><ul>" + "".join(f"<li>{e(a['verdict'])}</li>" for a in analyses.values()) + "</ul>",
     ]
     for n, a in analyses.items():

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from oversight_lab.analyses.sweeps import SweepData, load_sweep
-from oversight_lab.report.html import COLORS, _png
+from oversight_lab.report.page import COLORS, png
 from oversight_lab.runs.summary import HEADLINES, curve
 
 __all__ = ["TABLE_HEADLINES", "curves_figure", "fmt_ci", "render_sweep_report", "write_sweep_report"]
@@ -97,7 +97,7 @@ def curves_figure(
     axes[0][0].legend(fontsize=6.5)
     fig.suptitle(title or f"{optimizer}: mean over seeds, 95% band", fontsize=10)
     fig.tight_layout()
-    return _png(fig)
+    return png(fig)
 
 
 def _results_table(data: SweepData) -> str:
