@@ -42,6 +42,27 @@ def _pss(p: psutil.Process) -> int:
         return p.memory_info().rss
 
 
+def measure(cmd: list[str], env: dict[str, str]) -> dict:
+    """Run ``cmd``; its wall and CPU seconds (the whole process tree) and peak PSS, sampled every 0.5 s."""
+    t0 = time.perf_counter()
+    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    root = psutil.Process(proc.pid)
+    peak = 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, sum(_pss(p) for p in [root, *root.children(recursive=True)] if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.5)
+    wall = time.perf_counter() - t0
+    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the command and every process it waited for
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[1]} failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+    return {"wall_s": wall, "cpu_s": cpu, "peak_pss_mb": peak / 2**20, "load_before": os.getloadavg()[0]}
+
+
 def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
     out = Path(tempfile.mkdtemp(prefix="bench-loop-")) / "run"
     env = {**os.environ, "OVERSIGHT_LAB_CACHE": str(cache), "HF_HUB_OFFLINE": "1"}
@@ -57,32 +78,13 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
         str(workers),
         *extra,
     ]
-    t0 = time.perf_counter()
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    root = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            procs = [root, *root.children(recursive=True)]
-            peak = max(peak, sum(_pss(p) for p in procs if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.5)
-    wall = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)  # the CLI and every worker it waited for
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    if proc.returncode != 0:
-        raise SystemExit(f"run failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
+    m = measure(cmd, env)
     summary = json.loads((out / "summary.json").read_text())
     analysis = json.loads((out / "analysis.json").read_text()) if (out / "analysis.json").exists() else {}
     t = summary["timings"]
     return {
         "verdict": analysis.get("verdict"),
-        "wall_s": wall,
-        "cpu_s": cpu,
-        "load_before": os.getloadavg()[0],
-        "peak_pss_mb": peak / 2**20,
+        **m,
         "prepare_s": t["prepare"],
         "stages_job_s": t["job_seconds_by_stage"],
         "pretrain": t["pretrain"],
@@ -102,23 +104,7 @@ def yardstick_once(script: Path) -> dict:
     out = Path(tempfile.mkdtemp(prefix="bench-yardstick-"))
     env = {**os.environ, "OUT_DIR": str(out), "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
     cmd = [sys.executable, str(script), "75", "2", "64", "2", "200", "100", "50"]
-    t0 = time.perf_counter()
-    r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    root = psutil.Process(proc.pid)
-    peak = 0
-    while proc.poll() is None:
-        try:
-            peak = max(peak, sum(_pss(p) for p in [root, *root.children(recursive=True)] if p.is_running()))
-        except psutil.Error:
-            pass
-        time.sleep(0.5)
-    wall = time.perf_counter() - t0
-    r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        raise SystemExit(f"yardstick failed ({proc.returncode}): {proc.stderr.read().decode()[-2000:]}")
-    cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-    return {"wall_s": wall, "cpu_s": cpu, "peak_pss_mb": peak / 2**20, "load_before": os.getloadavg()[0]}
+    return measure(cmd, env)
 
 
 def main() -> None:
