@@ -472,3 +472,6 @@ class EnglishWorld(World):
 
     def describe(self) -> dict[str, object]:
         return {"name": self.name, "language": "english", "base": self.base.describe()}
+
+
+from oversight_lab.worlds import english_qa as _english_qa  # noqa: E402,F401  (registers opinions, personas)
