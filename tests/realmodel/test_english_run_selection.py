@@ -17,7 +17,8 @@ def test_chat_models_in_english_worlds_only(tmp_path: Path) -> None:
     (plain / "tokenizer_config.json").write_text(json.dumps({"model_max_length": 64}))
     assert is_english_run(resolve_config({}, {"policy": f"hf:{chat}"}))
     assert is_english_run(resolve_config({}, {"policy": f"hf:{chat}", "world": "banking"}))
-    assert not is_english_run(resolve_config({}, {"policy": f"hf:{chat}", "world": "opinions"}))
+    assert is_english_run(resolve_config({}, {"policy": f"hf:{chat}", "world": "opinions"}))  # worlds/english_qa
+    assert not is_english_run(resolve_config({}, {"policy": f"hf:{chat}", "world": "no-english-form"}))
     assert not is_english_run(resolve_config({}, {"policy": f"hf:{plain}"}))
     assert not is_english_run(resolve_config({}, {}))  # the tiny model keeps the word-level loop
     (plain / "tokenizer_config.json").write_text(json.dumps({"chat_template": "{{ messages }}"}))
