@@ -31,6 +31,7 @@ from oversight_lab.feedback.records import Comparison, write_comparisons
 from oversight_lab.models.loading import load_policy, tiny_config
 from oversight_lab.models.policy import Policy
 from oversight_lab.models.seeding import seed_everything
+from oversight_lab.models.shared_samples import share_samples
 from oversight_lab.optimize.base import ArmContext, runner_of
 from oversight_lab.reward.bradley_terry import (
     RewardModel,
@@ -95,8 +96,12 @@ def _pairs(policy: Policy, tasks: list[Task], seed: int) -> list[tuple[Task, str
     return [(t, a, b) for t, (a, b) in zip(tasks, samples)]
 
 
-def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progress | None = None) -> ArmResult:
-    """Run the whole loop for one arm and seed, writing its files under ``out_dir``."""
+def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progress | None = None,
+            shared_dir: Path | None = None) -> ArmResult:
+    """Run the whole loop for one arm and seed, writing its files under ``out_dir``.
+
+    ``shared_dir``: the replicate's store of initial-policy samples, shared with its other arms
+    (:mod:`oversight_lab.models.shared_samples`); the numbers are the same with or without it."""
     progress = progress or (lambda stage, done, total: None)
     if cfg.policy.startswith("hf:"):  # a chat model in a world with an English form: the English loop
         from oversight_lab.loop_english import is_english_run, run_arm_english
@@ -114,6 +119,8 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     world = make_world(cfg.world, **cfg.world_params)
     pretrain_seed = cfg.tiny.seed if cfg.policy == "tiny" else 0  # an hf: policy is one pretrained model
     initial, init_dir = load_policy(cfg, world, out_dir / "checkpoints" / "initial")
+    if shared_dir is not None:
+        initial = share_samples(initial, shared_dir)
     evaluator = build_evaluator(world, cfg.arms[arm], seed, name=arm)
     eval_tasks = world.tasks("eval", cfg.eval.n_tasks, seed=10_000)  # the same held-out tasks for every run
     rows: list[dict[str, Any]] = []

@@ -20,7 +20,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RunDirError", "new_run_dir", "write_json", "read_rows", "environment", "arm_dir", "load_run"]
+__all__ = ["RunDirError", "new_run_dir", "write_json", "read_rows", "environment", "arm_dir", "load_run",
+           "shared_samples_dir"]
 
 PACKAGES = ("oversight-lab", "torch", "transformers", "trl", "datasets", "tokenizers", "numpy", "scipy")
 
@@ -31,6 +32,12 @@ class RunDirError(ValueError):
 
 def arm_dir(run_dir: Path, arm: str, seed: int) -> Path:
     return run_dir / "arms" / arm / f"seed-{seed}"
+
+
+def shared_samples_dir(run_dir: Path, pretrain_seed: int, seed: int) -> Path:
+    """Where the arms of one replicate share their initial policy's samples while the run goes (removed when
+    its jobs are done: :mod:`oversight_lab.models.shared_samples`)."""
+    return run_dir / ".shared-samples" / f"pretrain-{pretrain_seed}-seed-{seed}"
 
 
 def new_run_dir(out: str | Path | None, scenario: str) -> Path:

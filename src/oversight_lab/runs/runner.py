@@ -11,6 +11,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import queue
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from oversight_lab.config import RunConfig, replicates
-from oversight_lab.runs.rundir import arm_dir, environment, write_json
+from oversight_lab.runs.rundir import arm_dir, environment, shared_samples_dir, write_json
 from oversight_lab.runs.summary import summarise
 from oversight_lab.runs.workers import exit_with_parent
 
@@ -127,9 +128,23 @@ class JobResult(NamedTuple):
     summary: dict[str, Any]
 
 
+def _freeze_heap() -> None:
+    """Collect the previous job's garbage, then move every object left (the imported modules of torch,
+    transformers and TRL: millions of them) to the collector's permanent generation. Each TRL trainer ends
+    with a full ``gc.collect()`` (accelerate's ``free_memory``), which otherwise walks them all: 0.4 s a
+    trainer, three trainers a job, ~15% of a warm job's CPU on this machine. Numbers are unchanged: the
+    collector frees memory, it computes nothing."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
+
+
 def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any, label: str) -> JobResult:
     _quiet()
     from oversight_lab.loop import run_arm
+
+    _freeze_heap()
 
     cfg = RunConfig.model_validate(cfg_data)
     res = run_arm(
@@ -138,6 +153,7 @@ def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any, label: 
         seed,
         arm_dir(Path(run_dir), arm, seed),
         progress=lambda stage, done, total: events.put((label, stage, done, total)),
+        shared_dir=shared_samples_dir(Path(run_dir), cfg.tiny.seed, seed),
     )
     return JobResult(res.rows, res.summary)
 
@@ -250,6 +266,7 @@ def execute_many(
             close()
     summaries = {}
     for name, cfg in cfgs.items():
+        shutil.rmtree(run_dirs[name] / ".shared-samples", ignore_errors=True)  # a scratch store, not a result
         mine = [res for (n, *_), res in results.items() if n == name]
         stages: dict[str, float] = {}
         for res in mine:
