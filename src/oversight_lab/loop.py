@@ -73,7 +73,8 @@ def evaluate_checkpoint(
     flat_tasks = [t for t in tasks for _ in range(samples_per_task)]
     flat = [c for cs in completions for c in cs]
     prompts = [t.prompt for t in flat_tasks]
-    log_ratio = policy.logprob(prompts, flat) - initial.logprob(prompts, flat)
+    own = policy.logprob(prompts, flat)
+    log_ratio = own - (own if policy is initial else initial.logprob(prompts, flat))
     answers = [world.parse(t, c) for t, c in zip(flat_tasks, flat)]
     fails = [world.failure_metrics(t, a) for t, a in zip(flat_tasks, answers)]
     row = {

@@ -98,3 +98,26 @@ def test_fit_inputs_must_pair_up():
         fit_gao([0.1, 0.2, 0.3], [0.1, 0.2], "bon")
     with pytest.raises(ValueError, match="a and b must have one length"):
         paired_difference([0.1, 0.2], [0.1])
+
+
+def test_sweep_intervals_nest_in_pretraining_seeds():
+    """Replicates of one pretrained evaluatee are not independent: with (pretraining seed, RLHF seed) paths the
+    interval is over pretraining seeds (their means first), and it is wider than one over the curves when the
+    pretrained models differ while the RLHF seeds of one barely do."""
+    d = np.linspace(0.0, 3.0, 8)
+    curves, units = [], []
+    for p, alpha in enumerate((0.5, 1.0, 1.5)):  # three pretrained models, each with its own alpha
+        for s in range(4):
+            curves.append((d, gao_form("bon", d, alpha + 0.001 * s, 0.2)))
+            units.append((p, 10 * p + s))
+    flat = fit_seeds(curves, "bon")
+    nested = fit_seeds(curves, "bon", units)
+    assert nested["alpha"]["mean"] == pytest.approx(1.0 + 0.0015, abs=1e-3)
+    assert "3 pretraining seeds" in nested["alpha"]["method"]
+    assert (nested["alpha"]["hi"] - nested["alpha"]["lo"]) > 1.5 * (flat["alpha"]["hi"] - flat["alpha"]["lo"])
+    # paired differences nest the same way: the mean of the per-pretraining-seed means
+    diffs = paired_difference([1.0, 1.2, 3.0, 3.0], [0.0, 0.0, 0.0, 0.0], units=[(0, 1), (0, 2), (1, 3), (1, 4)])
+    assert diffs["mean"] == pytest.approx((1.1 + 3.0) / 2) and diffs["n"] == 4
+    assert "2 pretraining seeds" in diffs["method"]
+    with pytest.raises(ValueError, match="units"):
+        fit_seeds(curves, "bon", units[:-1])

@@ -16,7 +16,7 @@ from scipy import stats
 
 from oversight_lab.analyses.sweeps import SweepData, register_sweep_analysis
 from oversight_lab.metrics.overopt import fit_seeds, paired_difference
-from oversight_lab.metrics.stats import mean_ci
+from oversight_lab.metrics.stats import cluster_estimate
 
 __all__ = ["OPTIMISERS", "analyse_coste", "analyse_gao", "objective", "rm_parameters", "seed_curves"]
 
@@ -53,6 +53,12 @@ def seed_curves(
     return out
 
 
+def replicate_paths(rows: list[dict[str, Any]], arm: str, seeds: Any) -> list[tuple[int, int]]:
+    """(pretraining seed, RLHF seed) of each of ``seeds`` in ``arm``'s rows: the units intervals nest in."""
+    pretrain = {r["seed"]: r.get("pretrain_seed", 0) for r in rows if r["arm"] == arm}
+    return [(pretrain[s], s) for s in seeds]
+
+
 def rm_parameters(backbone: str, tiny: dict[str, Any]) -> int:
     """Non-embedding parameters 12·L·W² of a reward model's backbone (the size axis of Gao et al.)."""
     if backbone == "policy":
@@ -66,12 +72,14 @@ def rm_parameters(backbone: str, tiny: dict[str, Any]) -> int:
 
 
 def _shape(rows: list[dict[str, Any]], arm: str, optimizer: str) -> dict[str, Any]:
-    """Does gold rise then fall while proxy rises? Per seed, then mean [CI] across seeds."""
+    """Does gold rise then fall while proxy rises? Per replicate, then mean [CI] over pretraining seeds
+    (replicates of one pretrained evaluatee averaged first)."""
     gold, proxy = seed_curves(rows, arm, optimizer), seed_curves(rows, arm, optimizer, "proxy/mean")
     rise = [float(np.max(r)) for _, r in gold.values()]
     fall = [float(np.max(r) - r[-1]) for _, r in gold.values()]
     gain = [float(r[-1]) for _, r in proxy.values()]
     argmax = [float(d[int(np.argmax(r))]) for d, r in gold.values()]
+    units = replicate_paths(rows, arm, gold)  # proxy curves come from the same checkpoints as gold's
     out = {}
     for key, vals in (
         ("gold_rise", rise),
@@ -79,8 +87,8 @@ def _shape(rows: list[dict[str, Any]], arm: str, optimizer: str) -> dict[str, An
         ("proxy_gain", gain),
         ("d_peak_empirical", argmax),
     ):
-        m, lo, hi = mean_ci(vals)
-        out[key] = {"mean": m, "lo": lo, "hi": hi}
+        est = cluster_estimate(vals, units)
+        out[key] = {"mean": est.value, "lo": est.lo, "hi": est.hi}
     out["rise_then_fall_seeds"] = sum(1 for r, f in zip(rise, fall, strict=True) if r > 0.02 and f > 0.02)
     out["n_seeds"] = len(rise)
     if optimizer == "bon":
@@ -133,7 +141,8 @@ def analyse_gao(data: SweepData) -> dict[str, Any]:
                 form = "rl" if opt == "rl" else "bon"
                 if curves and all(np.isfinite(d).all() for d, _ in curves.values()):
                     shape = _shape(rows, arm, form)
-                    per_arm[opt] = {**fit_seeds(list(curves.values()), form), "shape": shape}
+                    units = replicate_paths(rows, arm, curves)
+                    per_arm[opt] = {**fit_seeds(list(curves.values()), form, units), "shape": shape}
             entry["arms"][arm] = per_arm
         cells.append(entry)
     trends: dict[str, Any] = {}
@@ -271,16 +280,16 @@ def analyse_coste(data: SweepData) -> dict[str, Any]:
                 mine = _per_seed(obj["rows"], arm, opt)
                 seeds = sorted(set(base) & set(mine))
                 row: dict[str, Any] = {"arm": arm, "optimizer": opt, "objective": name, "seeds": seeds}
+                units = replicate_paths(obj["rows"], arm, seeds)
                 for key in ("gold_final", "gold_peak", "drop", "proxy_gain"):
-                    m, lo, hi = mean_ci([mine[s][key] for s in seeds])
-                    row[key] = {"mean": m, "lo": lo, "hi": hi}
+                    est = cluster_estimate([mine[s][key] for s in seeds], units)
+                    row[key] = {"mean": est.value, "lo": est.lo, "hi": est.hi}
                 if name != "single":
                     row["vs_single_gold_final"] = paired_difference(
-                        [mine[s]["gold_final"] for s in seeds], [base[s]["gold_final"] for s in seeds]
-                    )
+                        [mine[s]["gold_final"] for s in seeds], [base[s]["gold_final"] for s in seeds],
+                        units=units)
                     row["vs_single_drop"] = paired_difference(
-                        [mine[s]["drop"] for s in seeds], [base[s]["drop"] for s in seeds]
-                    )
+                        [mine[s]["drop"] for s in seeds], [base[s]["drop"] for s in seeds], units=units)
                 result["table"].append(row)
     for arm in single["arms"]:
         for opt in ("bon", "rl"):

@@ -39,7 +39,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from oversight_lab.metrics.checks import as_finite, check_same_length
-from oversight_lab.metrics.stats import mean_ci
+from oversight_lab.metrics.stats import cluster_estimate, mean_ci
 
 __all__ = [
     "Fit",
@@ -149,19 +149,37 @@ def fit_gao(d: Sequence[float], r: Sequence[float], form: Form, level: float = 0
     )
 
 
-def fit_seeds(curves: Sequence[tuple[Sequence[float], Sequence[float]]], form: Form) -> dict[str, Any]:
+def _interval(values: Sequence[float], units: Sequence[tuple] | None) -> dict[str, Any]:
+    """Mean and 95% interval of per-replicate ``values``: over the top-level units of their ``units`` paths
+    ((pretraining seed, RLHF seed): replicates of one pretrained model averaged first, the shared statistics
+    layer), or, without paths, a Student-t interval treating each value as independent."""
+    if units is None:
+        m, lo, hi = mean_ci(values)
+        return {"mean": m, "lo": lo, "hi": hi}
+    est = cluster_estimate(values, units)
+    return {"mean": est.value, "lo": est.lo, "hi": est.hi, "method": est.method}
+
+
+def fit_seeds(curves: Sequence[tuple[Sequence[float], Sequence[float]]], form: Form,
+              units: Sequence[tuple] | None = None) -> dict[str, Any]:
     """Fit each seed's curve and the seed-mean curve; α, β and d* with 95% Student-t intervals across seeds.
 
     ``curves`` holds one (d, R) pair of sequences per seed, with the same checkpoints in the same order. The
     seed-mean fit (``mean_fit``) gives R² of the curve a report draws; the per-seed fits give the spread.
+    ``units``: each curve's replicate path (pretraining seed, RLHF seed); with it the intervals are over
+    pretraining seeds (:func:`oversight_lab.metrics.stats.cluster_estimate`), not over curves as if independent.
     If any seed's fit has no peak (β ≤ 0), d* is reported as inf with no interval (``n_infinite``: how many).
     """
-    per_seed = []
-    for d, r in curves:
+    if units is not None:
+        check_same_length("one path per curve", curves=curves, units=units)
+    per_seed, fitted_units = [], []
+    for i, (d, r) in enumerate(curves):
         try:
             per_seed.append(fit_gao(d, r, form))
         except (ValueError, RuntimeError):
             continue
+        if units is not None:
+            fitted_units.append(tuple(units[i]))
     d_mean = np.nanmean(np.array([np.asarray(d, dtype=float) for d, _ in curves]), axis=0)
     r_mean = np.nanmean(np.array([np.asarray(r, dtype=float) for _, r in curves]), axis=0)
     out: dict[str, Any] = {"form": form, "n_seeds": len(curves), "n_fitted": len(per_seed)}
@@ -175,21 +193,25 @@ def fit_seeds(curves: Sequence[tuple[Sequence[float], Sequence[float]]], form: F
         if n_inf:  # only d* can be infinite: some seed has no peak within reach of the form
             out[key] = {"mean": math.inf, "lo": float("nan"), "hi": float("nan"), "n_infinite": n_inf}
         else:
-            m, lo, hi = mean_ci(vals)
-            out[key] = {"mean": m, "lo": lo, "hi": hi, "n_infinite": 0}
+            out[key] = {**_interval(vals, fitted_units if units is not None else None), "n_infinite": 0}
     out["per_seed"] = [f.as_dict() for f in per_seed]
     return out
 
 
-def paired_difference(a: Sequence[float], b: Sequence[float], level: float = 0.95) -> dict[str, float]:
+def paired_difference(a: Sequence[float], b: Sequence[float], level: float = 0.95,
+                      units: Sequence[tuple] | None = None) -> dict[str, Any]:
     """Mean of a − b over paired seeds with a Student-t interval (the same seeds give both); a pair with a
-    missing (None or NaN) value is left out."""
+    missing (None or NaN) value is left out. ``units``: each pair's replicate path (pretraining seed, RLHF
+    seed); with it the differences are averaged within a pretraining seed and the interval is over those."""
     check_same_length("they pair seed by seed", a=a, b=b)
-    diff = [
-        x - y
-        for x, y in zip(a, b, strict=True)
-        if x is not None and y is not None and math.isfinite(x) and math.isfinite(y)
-    ]
+    if units is not None:
+        check_same_length("one path per pair", a=a, units=units)
+    keep = [i for i, (x, y) in enumerate(zip(a, b, strict=True))
+            if x is not None and y is not None and math.isfinite(x) and math.isfinite(y)]
+    diff = [a[i] - b[i] for i in keep]
+    if units is not None:
+        est = cluster_estimate(diff, [tuple(units[i]) for i in keep], level=level)
+        return {"mean": est.value, "lo": est.lo, "hi": est.hi, "n": len(diff), "method": est.method}
     m, lo, hi = mean_ci(diff, level)
     return {"mean": m, "lo": lo, "hi": hi, "n": len(diff)}
 

@@ -249,10 +249,14 @@ def execute_many(
                 }
                 futures: dict[tuple, Future] = {}
                 prep_info = []
+                # a pretrained evaluatee's jobs go arm by arm, so that a replicate's later arms start once its
+                # first has sampled the initial policy, and read those samples (models/shared_samples.py)
+                arm_rank = {(n, a): i for n, cfg in cfgs.items() for i, a in enumerate(cfg.arms)}
+                submit_order = sorted(key_of_job, key=lambda j: (arm_rank[j[0], j[1]], j[2], j[3]))
                 for done in as_completed(pre):
                     prep_info.append(done.result())
-                    for job, key in key_of_job.items():
-                        if key == pre[done]:
+                    for job in submit_order:
+                        if key_of_job[job] == pre[done]:
                             n, a, p, s = job
                             futures[job] = pool.submit(
                                 _job, _with_pretrain_seed(cfgs[n].model_dump(), p), a, s, str(run_dirs[n]),
