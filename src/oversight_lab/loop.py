@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -55,9 +55,16 @@ class ArmResult:
     summary: dict[str, Any]
 
 
-def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str) -> Evaluator:
-    """The arm's evaluator, from the evaluator-kind registry (:mod:`oversight_lab.evaluators.kinds`)."""
-    return kinds.build_evaluator(world, spec.kind, spec.flaws, spec.params, seed, name)
+def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str,
+                    pretrained: dict[str, Any] | None = None) -> Evaluator:
+    """The arm's evaluator, from the evaluator-kind registry (:mod:`oversight_lab.evaluators.kinds`).
+
+    ``pretrained``: the replicate's pretrained evaluatee (``TinyConfig`` fields, its pretraining seed included),
+    which a tiny model judge starts from unless its params name one: one judge per pretraining seed."""
+    params = spec.params
+    if spec.kind == "judge" and params.get("backend", "tiny") == "tiny" and pretrained is not None:
+        params = {"pretrained": pretrained, **params}
+    return kinds.build_evaluator(world, spec.kind, spec.flaws, params, seed, name)
 
 
 def evaluate_checkpoint(
@@ -122,7 +129,8 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     initial, init_dir = load_policy(cfg, world, out_dir / "checkpoints" / "initial")
     if shared_dir is not None:
         initial = share_samples(initial, shared_dir)
-    evaluator = build_evaluator(world, cfg.arms[arm], seed, name=arm)
+    pretrained = asdict(tiny_config(cfg)) if cfg.policy == "tiny" else None
+    evaluator = build_evaluator(world, cfg.arms[arm], seed, name=arm, pretrained=pretrained)
     eval_tasks = world.tasks("eval", cfg.eval.n_tasks, seed=10_000)  # the same held-out tasks for every run
     rows: list[dict[str, Any]] = []
 

@@ -55,3 +55,28 @@ def test_human_kind_needs_a_study_server():
 def test_absent_supervisor_is_an_evaluator_flaw():
     built = check_spec("simulated", [{"kind": "absent_supervisor", "reads": 1}], {})
     assert built == [AbsentSupervisor(reads=1)]
+
+
+def test_a_tiny_judge_starts_from_the_replicates_pretrained_evaluatee(monkeypatch, tmp_path) -> None:
+    """One judge per pretraining seed: the loop hands the judge kind its replicate's tiny config (seed
+    included), and a judge whose params name one keeps its own."""
+    import oversight_lab.evaluators.tiny_judge as tiny_judge
+    from oversight_lab.config import EvaluatorSpec
+    from oversight_lab.loop import build_evaluator
+    from oversight_lab.worlds import AlchemyWorld
+
+    seen = []
+
+    def fake_judge(world, cfg, constitution):
+        seen.append(cfg.base)
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(tiny_judge, "load_or_train_judge", fake_judge)
+    spec = EvaluatorSpec(kind="judge")
+    for pretrain_seed in (0, 1):
+        with pytest.raises(RuntimeError, match="stop here"):
+            build_evaluator(AlchemyWorld(), spec, 0, "flawed", pretrained={"seed": pretrain_seed, "steps": 500})
+    own = EvaluatorSpec(kind="judge", params={"pretrained": {"seed": 7}})
+    with pytest.raises(RuntimeError, match="stop here"):
+        build_evaluator(AlchemyWorld(), own, 0, "flawed", pretrained={"seed": 1})
+    assert seen == [{"seed": 0, "steps": 500}, {"seed": 1, "steps": 500}, {"seed": 7}]

@@ -140,6 +140,7 @@ def _judge(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
         cfg = TinyJudgeConfig(
             **{k: int(v) for k, v in params.items() if k in keys},
             labeller_flaws=tuple(params.get("labeller_flaws", ())),
+            base=params.get("pretrained"),
         )
         path = load_or_train_judge(world, cfg, constitution)
         backend = HFJudgeBackend.from_pretrained(
@@ -189,7 +190,7 @@ register_kind("simulated", (), _simulated)
 register_kind("expert", (), _expert)
 register_kind("judge", ("backend", "steps", "n_embd", "n_layer", "n_pairs", "labeller_flaws", "path",
                         "base_url", "model", "api_key_env", "concurrency", "max_tokens", "constitution",
-                        "both_orders", "batch_size", "min_mass"), _judge)
+                        "both_orders", "batch_size", "min_mass", "pretrained"), _judge)
 register_kind("assisted", ("n_labels", "label_noise"), _assisted)
 register_kind("chain", ("depth", "n_labels", "label_noise"), _chain)
 register_kind("human", ("base_url", "token_env", "conditions", "labels_per_item", "timeout_s", "poll_s"),

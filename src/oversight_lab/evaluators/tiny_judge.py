@@ -46,6 +46,9 @@ class TinyJudgeConfig:
     init_range: float = 0.02  # std of a fresh model's initial weights (GPT-2's initializer_range)
     init: str = "evaluatee"  # "evaluatee": start from the pretrained evaluatee (it knows the facts); "fresh"
     threads: int = 2  # torch threads training runs on: another count gives other weights (in the cache key)
+    # init "evaluatee": the pretrained evaluatee it starts from, as TinyConfig fields (the run's tiny.* with its
+    # pretraining seed: one judge per pretrained model); None: TinyConfig()'s defaults
+    base: dict[str, Any] | None = None
 
 
 def _answers(world: World, request: tuple[str, ...], rng: random.Random) -> str:
@@ -117,7 +120,7 @@ def train_tiny_judge(
         # which knows the world's facts; its tokenizer is extended with the judging words, old ids kept.
         from oversight_lab.models.tiny import TinyConfig, load_or_pretrain
 
-        base, base_tok, _, _ = load_or_pretrain(world, TinyConfig())
+        base, base_tok, _, _ = load_or_pretrain(world, TinyConfig(**(cfg.base or {})))
         tok = _extend_tokenizer(base_tok, _vocabulary(world, constitution))
         model = base
         model.resize_token_embeddings(len(tok))
