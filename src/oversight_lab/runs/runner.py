@@ -147,6 +147,7 @@ def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any, label: 
     _freeze_heap()
 
     cfg = RunConfig.model_validate(cfg_data)
+    started = time.time()
     res = run_arm(
         cfg,
         arm,
@@ -155,7 +156,7 @@ def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any, label: 
         progress=lambda stage, done, total: events.put((label, stage, done, total)),
         shared_dir=shared_samples_dir(Path(run_dir), cfg.tiny.seed, seed),
     )
-    return JobResult(res.rows, res.summary)
+    return JobResult(res.rows, {**res.summary, "clock": {"started": started, "ended": time.time(), "pid": os.getpid()}})
 
 
 def _progress_ui(events: Any, labels: list[str], enabled: bool) -> tuple[Callable[[], None], Any]:
@@ -218,7 +219,7 @@ def execute_many(
     Each distinct pretrained evaluatee (a world, its tiny settings and a pretraining seed) is built once, the
     slowest first, side by side in the workers; then every (config, arm, pretraining seed, RLHF seed) job runs.
     Returns each config's summary (what :func:`finish_run_dir` wrote)."""
-    t_start = time.perf_counter()
+    t_start, t_epoch = time.perf_counter(), time.time()
     env = environment()
     jobs = [(name, arm, p, s) for name, cfg in cfgs.items() for arm, p, s in jobs_of(cfg)]
     for name, cfg in cfgs.items():
@@ -276,8 +277,13 @@ def execute_many(
         for res in mine:
             for stage, sec in res.summary["timings"].items():
                 stages[stage] = stages.get(stage, 0.0) + sec
+        clocks = [res.summary["clock"] for res in mine]
         timings = {
             "wall": time.perf_counter() - t_start,
+            # the pool's idle time: before the first job started, and after each worker's last job ended
+            "first_job_started": min(c["started"] for c in clocks) - t_epoch,
+            "workers_done": sorted(max(c["ended"] for c in clocks if c["pid"] == pid) - t_epoch
+                                   for pid in {c["pid"] for c in clocks}),
             "prepare": t_prep,
             "workers": n_workers,
             "job_seconds": stages.get("total", 0.0),
