@@ -4,7 +4,8 @@ One way to read them: :class:`YamlFile` composes the text into nodes (so every e
 line and the key), reads mappings with duplicate keys refused, checks a mapping's keys (unknown, missing) and
 builds a dataclass from a mapping, checking each field against its type hint. ``!include NAME`` anywhere in a
 file inserts the shared file ``NAME.yaml`` of the first directory in ``shared`` that has one (the scenarios'
-fragments), so a value used by several files is written once.
+fragments), so a value used by several files is written once; ``!splice NAME`` as an item of a list inserts
+the items of the shared list ``NAME`` there (flaws shared by several evaluators, next to their own).
 
 YAML 1.1 (PyYAML) reads ``2e-4`` as a string; such a value is refused with the spelling that works.
 """
@@ -24,6 +25,7 @@ import yaml
 __all__ = ["DataFileError", "YamlFile", "find_shared", "known_shared", "line_of"]
 
 INCLUDE = "!include"
+SPLICE = "!splice"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when PyYAML has it: the same nodes, faster
 _NUMBER_AS_TEXT = re.compile(r"[-+]?(\d[\d_]*\.?\d*|\.\d+)[eE][-+]?\d+")
 
@@ -93,39 +95,51 @@ class YamlFile:
     # -- includes --------------------------------------------------------------------------------------------
 
     def _resolve(self, node: yaml.Node, done: dict[int, yaml.Node], chain: tuple[str, ...]) -> yaml.Node:
-        """``node`` with every ``!include NAME`` replaced by that file's root (an alias stays shared)."""
+        """``node`` with every ``!include NAME`` replaced by that file's root and every ``!splice NAME`` by
+        that file's items (an alias stays shared)."""
         if id(node) in done:
             return done[id(node)]
         if node.tag == INCLUDE:
             done[id(node)] = out = self._include(node, chain)
             return out
+        if node.tag == SPLICE:
+            raise self.error(node, f"{SPLICE} stands only as an item of a list (use {INCLUDE} for a value)")
         done[id(node)] = node
         if isinstance(node, yaml.MappingNode):
             node.value = [
                 (self._resolve(k, done, chain), self._resolve(v, done, chain)) for k, v in node.value
             ]
         elif isinstance(node, yaml.SequenceNode):
-            node.value = [self._resolve(v, done, chain) for v in node.value]
+            items: list[yaml.Node] = []
+            for v in node.value:
+                if v.tag != SPLICE:
+                    items.append(self._resolve(v, done, chain))
+                    continue
+                spliced = self._include(v, chain, SPLICE)
+                if not isinstance(spliced, yaml.SequenceNode):
+                    raise self.error(v, f"{SPLICE} {v.value}: the shared file is not a list")
+                items.extend(spliced.value)
+            node.value = items
         return node
 
-    def _include(self, node: yaml.Node, chain: tuple[str, ...]) -> yaml.Node:
+    def _include(self, node: yaml.Node, chain: tuple[str, ...], tag: str = INCLUDE) -> yaml.Node:
         name = node.value if isinstance(node, yaml.ScalarNode) else None
         if not self.shared:
-            raise self.error(node, f"{INCLUDE} is not allowed in this file")
+            raise self.error(node, f"{tag} is not allowed in this file")
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-            raise self.error(node, f"{INCLUDE} takes the name of a shared file, got {name!r}")
+            raise self.error(node, f"{tag} takes the name of a shared file, got {name!r}")
         path = find_shared(name, self.shared)
         if path is None:
             known = ", ".join(known_shared(self.shared)) or "none"
-            raise self.error(node, f"{INCLUDE} {name}: no shared file of that name (known: {known})")
+            raise self.error(node, f"{tag} {name}: no shared file of that name (known: {known})")
         if name in chain:
-            raise self.error(node, f"{INCLUDE} {name}: includes itself ({' → '.join([*chain, name])})")
+            raise self.error(node, f"{tag} {name}: includes itself ({' → '.join([*chain, name])})")
         try:
             included = YamlFile.read(path, self.error_type, shared=self.shared, _chain=(*chain, name)).root
         except DataFileError as e:
-            raise self.error(node, f"{INCLUDE} {name}: {e}") from None
+            raise self.error(node, f"{tag} {name}: {e}") from None
         if included is None:
-            raise self.error(node, f"{INCLUDE} {name}: the shared file is empty")
+            raise self.error(node, f"{tag} {name}: the shared file is empty")
         return included
 
     # -- reading ---------------------------------------------------------------------------------------------

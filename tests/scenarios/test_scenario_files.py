@@ -209,6 +209,18 @@ def test_bad_files_name_the_file_line_and_key(text, message):
     assert str(e.value).startswith(message), str(e.value)
 
 
+def test_splice_puts_a_shared_lists_items_in_place(tmp_path):
+    (tmp_path / "choice.yaml").write_text("- {kind: noise, temperature: 0.1}\n- {kind: fatigue}\n")
+    (tmp_path / "budget.yaml").write_text("rl.steps: 3\n")
+    text = "description: d\noverrides:\n  arms: {a: {flaws: [{kind: blind}, !splice choice, {kind: last}]}}\n"
+    sc, _ = load_scenario_file("s.yaml", text, shared_dirs=[tmp_path])
+    assert [f["kind"] for f in sc.overrides["arms"]["a"]["flaws"]] == ["blind", "noise", "fatigue", "last"]
+    with pytest.raises(ScenarioError, match=r"^s.yaml, line 3: !splice budget: the shared file is not a lis"):
+        load_scenario_file("s.yaml", text.replace("!splice choice", "!splice budget"), shared_dirs=[tmp_path])
+    with pytest.raises(ScenarioError, match=r"^s.yaml, line 2: !splice stands only as an item of a list"):
+        load_scenario_file("s.yaml", "description: d\nsources: !splice choice\n", shared_dirs=[tmp_path])
+
+
 def test_include_cycles_and_bad_shared_files_are_errors(tmp_path):
     (tmp_path / "a.yaml").write_text("[!include b]\n")
     (tmp_path / "b.yaml").write_text("[!include a]\n")

@@ -14,8 +14,10 @@ A scenario file (its name is the scenario's; copy one to add a scenario)::
 
 A story's pre-registration is its first measure (direction, minimum effect) at its optimiser's end; the file's
 ``prereg`` keys, if any, replace those. ``!include NAME`` inserts the shared file ``NAME.yaml`` anywhere (a
-list of flaws, a list of sources). ``_index.yaml`` orders the scenarios (``oversight-lab list``) and the
-stories (``run --all-stories``); a file it does not name comes after those, by name. Every error names the
+list of flaws, a list of sources); ``!splice NAME``, an item of a list, inserts the shared list's items there
+(``flaws: [{kind: blind_spot}, !splice human_choice]``). ``_index.yaml`` orders the scenarios
+(``oversight-lab list``) and the stories (``run --all-stories``); a file it does not name comes after those,
+by name. Every error names the
 file, the line and the key, and is raised when the scenarios are loaded.
 
 Scenario files of one's own go in a directory named by ``$OVERSIGHT_LAB_SCENARIOS`` (several: separated
