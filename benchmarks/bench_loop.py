@@ -86,6 +86,10 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
         "verdict": analysis.get("verdict"),
         **m,
         "prepare_s": t["prepare"],
+        # where the wall goes besides the jobs: until the first job starts (workers importing, the CLI before),
+        # and after the pool (summary, analysis, report: the process wall minus the pool's)
+        "first_job_started_s": t.get("first_job_started"),
+        "after_pool_s": m["wall_s"] - t["wall"],
         "stages_job_s": t["job_seconds_by_stage"],
         "pretrain": t["pretrain"],
         "headline": {
@@ -165,6 +169,10 @@ def main() -> None:
     if "baseline_warm_1_worker" in med:
         print(f"| warm wall, 1 worker (baseline) | {med['baseline_warm_1_worker']['wall_s']:.1f} s |")
         print(f"| speed-up, 1 worker / 2 workers | {med['ratio_warm_1_worker_over_2']:.2f}× |")
+    starts = [r["first_job_started_s"] for r in results["warm"] if r.get("first_job_started_s") is not None]
+    if starts:
+        print(f"| warm: until the first job starts / after the pool | {statistics.median(starts):.1f} s / "
+              f"{statistics.median(r['after_pool_s'] for r in results['warm']):.1f} s |")
     cold_cpu, warm_cpu = med["cold"]["cpu_s"], med["warm"]["cpu_s"]
     print(f"| CPU seconds (all processes), cold / warm | {cold_cpu:.0f} s / {warm_cpu:.0f} s |")
     loads = [r["load_before"] for v in results.values() for r in v]
