@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from oversight_lab.models.sizes import check_size, is_hf, shape_of
 from oversight_lab.optimize.best_of_n import BestOfNConfig
 from oversight_lab.optimize.dpo import DPOConfig
 from oversight_lab.optimize.rl import RLConfig
@@ -47,9 +48,13 @@ SEED_BLOCKS: dict[str, int] = {"dev": 0, "confirm": 1000, "replicate": 2000}
 class TinyModelConfig(Settings):
     """The tiny GPT-2 evaluatee pretrained in-process (used when ``policy == "tiny"``)."""
 
-    n_layer: int = Field(2, ge=1, description="transformer layers")
-    n_embd: int = Field(64, ge=8, description="width")
-    n_head: int = Field(4, ge=1, description="attention heads")
+    size: str | None = Field(
+        None, description="a named size of the model-size family (oversight_lab.models.sizes: xs 1×16, s 1×32, "
+        "m 2×64, l 4×128, or tiny:<layers>x<width>); when set it decides n_layer, n_embd and n_head. "
+        "hf:<name or path> makes the evaluatee that Hugging Face model (policy)")
+    n_layer: int = Field(2, ge=1, description="transformer layers (set by size when given)")
+    n_embd: int = Field(64, ge=8, description="width (set by size when given)")
+    n_head: int = Field(4, ge=1, description="attention heads (set by size when given)")
     corpus_lines: int = Field(20000, ge=100, description="pretraining corpus size, one document a line")
     steps: int = Field(1000, ge=1, description="pretraining steps (batches of 32 × 64 tokens)")
     lr: float = Field(5e-3, gt=0, description="pretraining peak learning rate (one-cycle)")
@@ -61,6 +66,23 @@ class TinyModelConfig(Settings):
         description="torch threads pretraining runs on; part of the checkpoint's identity (CPU kernels split "
         "reductions by thread, so another count gives other weights and its own cache entry)",
     )
+
+    @field_validator("size")
+    @classmethod
+    def _known_size(cls, size: str | None) -> str | None:
+        return None if size is None else check_size(size)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape_from_size(cls, data: Any) -> Any:
+        """A named size decides the shape (an unknown one is left to ``_known_size``, which names it)."""
+        if isinstance(data, dict) and isinstance(data.get("size"), str) and not is_hf(data["size"]):
+            try:
+                shape = shape_of(data["size"])
+            except ValueError:
+                return data
+            data = {**data, **shape._asdict()}
+        return data
 
 
 class EvaluatorSpec(Settings):
@@ -225,6 +247,11 @@ def resolve_config(scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> 
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"config key {where!r}: {err['msg']} (got {err.get('input')!r})") from None
+    if cfg.tiny.size is not None and is_hf(cfg.tiny.size):  # an hf: size is the evaluatee itself
+        if cfg.policy not in ("tiny", cfg.tiny.size):
+            raise ConfigError(
+                f"config key 'tiny.size': {cfg.tiny.size!r} conflicts with policy {cfg.policy!r}")
+        cfg.policy = cfg.tiny.size
     if cfg.policy != "tiny" and "pretrain_seeds" not in sets:
         cfg.pretrain_seeds = 1  # a model loaded from elsewhere is one pretrained model: nothing to resample
     _check_seed_block(cfg)
