@@ -31,12 +31,13 @@ from oversight_lab.optimize.dpo import DPOConfig
 from oversight_lab.optimize.rl import RLConfig
 from oversight_lab.reward.config import RewardModelConfig
 from oversight_lab.settings import ConfigError, Settings
+from oversight_lab.weak_to_strong.config import W2SConfig
 
 __all__ = [
     "BestOfNConfig", "CheckpointEvalConfig", "ConfigError", "DPOConfig", "EvaluatorSpec", "FeedbackConfig",
-    "RLConfig", "RewardModelConfig", "RunConfig", "SEED_BLOCKS", "TinyModelConfig", "apply_overrides",
-    "check_inputs", "check_out", "check_policy", "optimisers", "parse_set", "replicates", "resolve_config",
-    "seed_block_overrides",
+    "RLConfig", "RewardModelConfig", "RunConfig", "SEED_BLOCKS", "TinyModelConfig", "W2SConfig",
+    "apply_overrides", "check_inputs", "check_out", "check_policy", "optimisers", "parse_set", "replicates",
+    "resolve_config", "seed_block_overrides",
 ]
 
 # The first pretraining and RLHF seed of each block. Development uses seeds below 1000; the confirm and
@@ -113,6 +114,10 @@ class RunConfig(Settings):
     """Everything ``oversight-lab run`` does, for one scenario."""
 
     scenario: str = Field("alchemist", description="the named scenario these settings came from")
+    experiment: Literal["loop", "weak_to_strong"] = Field(
+        "loop", description="what the run executes: loop (the closed loop of every arm × replicate: "
+        "comparisons, reward model, optimisers) or weak_to_strong (w2s.*: weak supervisors, students and "
+        "ceilings over a size grid; arms and the RLHF settings are not used)")
     seed: int = Field(0, ge=0, description="first RLHF seed; the replicates' RLHF seeds are seed, seed+1, … "
                       "(see replicates())")
     seeds: int = Field(3, ge=1, description="RLHF seeds per pretraining seed")
@@ -153,6 +158,8 @@ class RunConfig(Settings):
                                                "checkpoint (items.jsonl; per-item before/after statistics)")
     protocol: dict[str, Any] = Field(default_factory=dict, description="settings of a scalable-oversight "
                                      "protocol's analysis (oversight_lab.protocols), e.g. n_train, n_deploy")
+    w2s: W2SConfig = Field(default_factory=W2SConfig, description="the weak-to-strong experiment (experiment "
+                           "weak_to_strong; oversight_lab.weak_to_strong)")
 
 
 def replicates(cfg: RunConfig) -> list[tuple[int, int]]:
@@ -308,6 +315,25 @@ def check_policy(policy: str) -> None:
                           "HF_HUB_OFFLINE is set")
 
 
+def _check_w2s(cfg: RunConfig) -> None:
+    """Weak-to-strong's inputs: every hf: size loadable, the world able to pose the tasks."""
+    from oversight_lab.weak_to_strong.tasks import make_task_data
+    from oversight_lab.worlds.base import make_world
+
+    for size in cfg.w2s.sizes:
+        if is_hf(size):
+            try:
+                check_policy(size)
+            except ConfigError as e:
+                raise ConfigError(str(e).replace("config key 'policy'", "config key 'w2s.sizes'")) from None
+    w = cfg.w2s
+    try:
+        make_task_data(make_world(cfg.world, **cfg.world_params), w.tasks, w.recipe_size, w.dose, 2, 2, 2,
+                       w.blind_fraction, seed=0)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"config key 'w2s': {e}") from None
+
+
 def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = False) -> None:
     """Every check a run's inputs need beyond their types, before anything runs or is written: the run
     directory (``check_out``), the world, the policy (``check_policy``) and every arm's evaluator."""
@@ -319,6 +345,9 @@ def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = F
         known = ", ".join(sorted(WORLDS))
         raise ConfigError(f"config key 'world': unknown world {cfg.world!r}; known: {known}")
     check_policy(cfg.policy)
+    if cfg.experiment == "weak_to_strong":
+        _check_w2s(cfg)
+        return
     if not cfg.arms:
         raise ConfigError("config key 'arms': at least one arm is needed")
     for name, spec in cfg.arms.items():
