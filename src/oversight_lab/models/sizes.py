@@ -6,14 +6,14 @@ any tiny model (the cache key holds the shape). A size is usable wherever a tiny
 ``judge`` arm) and the models of weak-to-strong (``w2s.sizes``). A size may instead name any Hugging Face
 causal LM as ``hf:<name or path>``, so a real model slots into the same axis.
 
-======  =========  ===========  =====================================================================
-size    shape      parameters   pretraining on 2 cores, 1 thread, 1000 steps (docs/benchmarks.md)
-======  =========  ===========  =====================================================================
-``xs``  1 × 16     ~7k           seconds
-``s``   1 × 32     ~20k          seconds
-``m``   2 × 64     ~0.1M         ~1 minute: today's default evaluatee (its cache entries are shared)
-``l``   4 × 128    ~0.8M         ~3–4 minutes unloaded
-======  =========  ===========  =====================================================================
+======  =========  ===========  ======================================================================
+size    shape      parameters   cold pretraining, alchemy, 1000 steps, 1 thread (docs/benchmarks.md)
+======  =========  ===========  ======================================================================
+``xs``  1 × 16     5.0k         19 s (shared machine, load average 2–3)
+``s``   1 × 32     16k          29 s (load 3–4)
+``m``   2 × 64     107k         45–136 s (load 0–6): today's default evaluatee (its cache entries)
+``l``   4 × 128    0.81M        835 s at load 6–11 (3–4 minutes unloaded, shared/notes)
+======  =========  ===========  ======================================================================
 
 Heads are 16 wide where the width allows (``heads_for``), as for reward backbones ``tiny:<layers>x<width>``,
 which name the same shapes: ``tiny:2x64`` is ``m``. Wider (3M parameters and up) is impractical on 2 cores.

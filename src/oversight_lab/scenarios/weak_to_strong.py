@@ -40,6 +40,11 @@ register_scenario(Scenario(
             "and the student trains on hard weak labels (the smallest model's probabilities are "
             "under-confident). The primary is on the random-error task because the natural task's gap was "
             "0.01–0.05 in prototypes.",
+            "2026-12-02, after the first development run (seeds 0-2 x 2): mercury_blind's supervisor was trained "
+            "only on questions without the blind ingredients, and erred on them no more than elsewhere (0.83 vs "
+            "0.76): the pretrained models know from the corpus which ingredients carry mercury. Its training "
+            "labels now come from a labeller who does not know the blind ones carry mercury. The primary "
+            "measure (mercury_noisy) was not changed.",
         ),
     ),
 ))
