@@ -139,21 +139,20 @@ def preference_accuracy(rm: RewardModel, prompts: Sequence[str], chosen: Sequenc
 
 
 def backbone_config(spec: str, base: TinyConfig) -> TinyConfig:
-    """The ``TinyConfig`` of a reward-model backbone ``"tiny:<layers>x<width>"``; corpus and budget from ``base``.
+    """The ``TinyConfig`` of a reward-model backbone: a size of the model-size family (``xs`` … ``l``) or
+    ``"tiny:<layers>x<width>"``; corpus and budget from ``base``.
 
-    Heads are 16 wide where the width allows (the evaluatee's 2 × 64 has 4), so ``tiny:2x64`` with the
-    evaluatee's budget is the evaluatee itself, and shares its cache entry.
+    Heads are 16 wide where the width allows (the evaluatee's 2 × 64 has 4), so ``tiny:2x64`` (size ``m``)
+    with the evaluatee's budget is the evaluatee itself, and shares its cache entry.
     """
-    import re
     from dataclasses import replace
 
-    match = re.fullmatch(r"tiny:([1-9][0-9]*)x([1-9][0-9]*)", spec)
-    if not match:
-        raise ValueError(f"reward backbone {spec!r}: expected 'policy' or 'tiny:<layers>x<width>', e.g. tiny:2x64")
-    layers, width = int(match.group(1)), int(match.group(2))
-    if width < 8:
-        raise ValueError(f"reward backbone {spec!r}: width must be at least 8")
-    heads = max(h for h in range(1, max(1, width // 16) + 1) if width % h == 0)
+    from oversight_lab.models.sizes import shape_of
+
+    try:
+        layers, width, heads = shape_of(spec)
+    except ValueError as e:
+        raise ValueError(f"reward backbone {spec!r}: {e}; or 'policy'") from None
     return replace(base, n_layer=layers, n_embd=width, n_head=heads)
 
 
