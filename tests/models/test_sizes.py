@@ -114,3 +114,17 @@ def test_sizes_pretrain_into_their_own_cache_entries_per_pretraining_seed(tmp_pa
     assert len(set(paths.values())) == 4
     cfg = tiny_config(resolve_config({}, {**small, "tiny.size": "xs", "tiny.seed": 1}))
     assert load_or_pretrain(world, cfg)[3]["cache_hit"]
+
+
+def test_a_grid_axis_of_sizes_gives_one_pretrained_model_per_size():
+    from oversight_lab.sweeps import GridError, parse_grid
+    from oversight_lab.sweeps.engine import _preparation
+
+    g = parse_grid("seeds: 1\ngrid:\n  tiny.size: [xs, s, m]\n", "sizes.yaml")
+    assert [(c.config.tiny.n_layer, c.config.tiny.n_embd) for c in g.cells] == [(1, 16), (1, 32), (2, 64)]
+    assert [c.label for c in g.cells] == ["tiny.size=xs", "tiny.size=s", "tiny.size=m"]
+    # a job's config keeps the size's shape on its pretraining seed, and each size is pretrained once
+    assert g.job_config(g.cells[0], 0)["tiny"]["n_embd"] == 16
+    assert len(_preparation(g, g.cells)) == 3
+    with pytest.raises(GridError, match=r"sizes.yaml, line 3: config key 'tiny.size'"):
+        parse_grid("seeds: 1\ngrid:\n  tiny.size: [xs, huge]\n", "sizes.yaml")

@@ -65,3 +65,46 @@ def test_cli_runs_weak_to_strong_into_a_run_directory(tmp_path, monkeypatch):
     assert "xs→s" in a["tasks"]["mercury_noisy"]["pairs"] and "PGR" in result.output
     summary = json.loads((run / "summary.json").read_text())
     assert summary["experiment"] == "weak_to_strong" and summary["timings"]["wall"] > 0
+
+
+@pytest.mark.slow
+def test_an_hf_model_slots_into_the_size_grid(tmp_path):
+    """A size may name any Hugging Face model directory (here a tiny GPT-2 saved as one)."""
+    from oversight_lab.models.tiny import TinyConfig, load_or_pretrain
+    from oversight_lab.weak_to_strong.config import W2SConfig
+    from oversight_lab.weak_to_strong.experiment import model_path, run_replicate
+    from oversight_lab.worlds import AlchemyWorld
+
+    world = AlchemyWorld()
+    base = TinyConfig(corpus_lines=300, steps=10)
+    _, _, saved, _ = load_or_pretrain(world, TinyConfig(n_layer=1, n_embd=32, n_head=2, corpus_lines=300,
+                                                        steps=10, seed=5))
+    hf = f"hf:{saved}"
+    assert model_path(world, hf, base, 0) == saved
+    cfg = W2SConfig(sizes=["xs", hf], tasks=["mercury"], n_weak_train=16, n_student_train=16, n_test=16,
+                    epochs=1)
+    rows = run_replicate(world, cfg, base, pretrain_seed=0, seed=0)
+    student = [r for r in rows if r["role"] == "student"]
+    assert [(r["weak"], r["strong"]) for r in student] == [("xs", hf)] and 0 <= student[0]["acc"] <= 1
+
+
+@pytest.mark.slow
+def test_a_failing_replicate_is_named_and_finished_rows_stay(tmp_path):
+    """An hf: size whose directory passes the input check (it has a config.json) but cannot load: the run stops
+    with an error naming the replicate, and metrics.jsonl is on disk."""
+    from oversight_lab.config import check_inputs, resolve_config
+    from oversight_lab.runs.weak_to_strong import execute_w2s
+
+    broken = tmp_path / "broken-model"
+    broken.mkdir()
+    (broken / "config.json").write_text("{}")
+    sets = {k: v for k, v in (s.split("=", 1) for s in TINY) if k != "w2s.sizes"}
+    cfg = resolve_config({"experiment": "weak_to_strong"}, {**sets, "w2s.sizes": ["xs", f"hf:{broken}"],
+                                                            "w2s.tasks": ["mercury"], "pretrain_seeds": 1,
+                                                            "seeds": 1, "workers": 1})
+    check_inputs(cfg)
+    run = tmp_path / "run"
+    run.mkdir()
+    with pytest.raises(RuntimeError, match=r"replicate \(pretraining seed 0, seed 0\) failed"):
+        execute_w2s(cfg, run, show_progress=False)
+    assert (run / "metrics.jsonl").exists() and (run / "config.json").exists()

@@ -90,14 +90,21 @@ def execute_w2s(cfg: RunConfig, run_dir: Path, show_progress: bool = True) -> di
         t_prep = time.perf_counter() - t_start
         rows: list[dict[str, Any]] = []
         job_seconds = []
-        for (p, s), fut in zip(reps, [pool.submit(_replicate, data, p, s) for p, s in reps], strict=True):
-            got, sec = fut.result()
-            rows += got
-            job_seconds.append(sec)
-            say(f"replicate (pretraining seed {p}, seed {s}): {len(got)} rows in {sec:.1f} s")
-    with open(run_dir / "metrics.jsonl", "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+        # each replicate's rows are written as it finishes: a failing one leaves the others on disk
+        with open(run_dir / "metrics.jsonl", "w") as f:
+            for (p, s), fut in zip(reps, [pool.submit(_replicate, data, p, s) for p, s in reps], strict=True):
+                try:
+                    got, sec = fut.result()
+                except Exception as e:
+                    where = run_dir / "metrics.jsonl"
+                    raise RuntimeError(
+                        f"weak_to_strong: replicate (pretraining seed {p}, seed {s}) failed: {e}; the rows "
+                        f"of the {len(job_seconds)} replicates finished before it are in {where}") from e
+                f.writelines(json.dumps(r) + "\n" for r in got)
+                f.flush()
+                rows += got
+                job_seconds.append(sec)
+                say(f"replicate (pretraining seed {p}, seed {s}): {len(got)} rows in {sec:.1f} s")
     env = environment()
     write_json(run_dir / "env.json", {**env, "seeds": sorted({s for _, s in reps}),
                                       "replicates": [list(r) for r in reps], "seed_block": cfg.seed_block})
