@@ -278,13 +278,13 @@ def check_out(out: str | Path | None, resume: bool = False) -> None:
         )
 
 
-def check_policy(policy: str) -> None:
+def check_policy(policy: str, key: str = "policy") -> None:
     """``"tiny"``, or ``"hf:<directory or hub id>"`` naming a model directory that exists (a path) or a valid
     hub id (which, with ``HF_HUB_OFFLINE`` set, must be in the local Hugging Face cache)."""
     if policy == "tiny":
         return
     if not policy.startswith("hf:") or not policy[3:].strip():
-        raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {policy!r}")
+        raise ConfigError(f"config key '{key}': expected 'tiny' or 'hf:<name or path>', got {policy!r}")
     name = policy[3:]
     from oversight_lab.models.hub import KNOWN_MODELS, ModelSourceError, resolve_model
 
@@ -292,13 +292,13 @@ def check_policy(policy: str) -> None:
         try:
             name = resolve_model(name)
         except ModelSourceError as e:
-            raise ConfigError(f"config key 'policy': {e}") from None
+            raise ConfigError(f"config key '{key}': {e}") from None
     path = Path(name).expanduser()
     if name.startswith(("/", ".", "~")) or path.exists():  # a local directory
         if not path.is_dir():
-            raise ConfigError(f"config key 'policy': {policy!r}: no such directory")
+            raise ConfigError(f"config key '{key}': {policy!r}: no such directory")
         if not (path / "config.json").exists():
-            raise ConfigError(f"config key 'policy': {policy!r}: not a model directory (no config.json)")
+            raise ConfigError(f"config key '{key}': {policy!r}: not a model directory (no config.json)")
         return
     from huggingface_hub import try_to_load_from_cache
     from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -307,11 +307,11 @@ def check_policy(policy: str) -> None:
         validate_repo_id(name)
     except HFValidationError as e:
         raise ConfigError(
-            f"config key 'policy': {policy!r} is neither a directory nor a hub id ({e})"
+            f"config key '{key}': {policy!r} is neither a directory nor a hub id ({e})"
         ) from None
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     if offline and not isinstance(try_to_load_from_cache(name, "config.json"), str):
-        raise ConfigError(f"config key 'policy': {policy!r} is not in the local Hugging Face cache and "
+        raise ConfigError(f"config key '{key}': {policy!r} is not in the local Hugging Face cache and "
                           "HF_HUB_OFFLINE is set")
 
 
@@ -345,6 +345,8 @@ def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = F
         known = ", ".join(sorted(WORLDS))
         raise ConfigError(f"config key 'world': unknown world {cfg.world!r}; known: {known}")
     check_policy(cfg.policy)
+    if cfg.reward.backbone.startswith("hf:"):
+        check_policy(cfg.reward.backbone, key="reward.backbone")
     if cfg.experiment == "weak_to_strong":
         _check_w2s(cfg)
         return

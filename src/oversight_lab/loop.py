@@ -196,7 +196,8 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
 
 
 def _reward_backbone(cfg: RunConfig, world: World, init_dir: Path, initial: Policy) -> tuple[Path, Any]:
-    """The reward model's starting LM: the evaluatee's (``policy``) or a tiny one of another size (Gao et al. 2022)."""
+    """The reward model's starting LM: the evaluatee's (``policy``), a tiny one of another size (Gao et al.
+    2022), or a Hugging Face causal LM (``hf:``)."""
     if cfg.reward.backbone == "policy":
         return init_dir, initial.tokenizer
     return load_backbone(cfg.reward.backbone, world, tiny_config(cfg))  # pretrained here on a cache miss

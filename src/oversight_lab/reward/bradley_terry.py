@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from oversight_lab.worlds.base import World
 
 __all__ = ["RewardModelConfig", "RewardModel", "train_reward_model", "preference_accuracy", "backbone_config",
-           "load_backbone", "pretrain_lock"]
+           "load_backbone", "hf_backbone", "pretrain_lock"]
 
 
 @dataclass
@@ -158,15 +158,49 @@ def backbone_config(spec: str, base: TinyConfig) -> TinyConfig:
 
 def load_backbone(spec: str, world: World, base: TinyConfig) -> tuple[Path, PreTrainedTokenizerBase]:
     """Pretrain (or load from the cache) the tiny backbone ``spec`` on ``world``; returns its directory and tokenizer.
+    An ``hf:<name or path>`` backbone is a Hugging Face causal LM read with its own tokenizer
+    (:func:`hf_backbone`).
 
     A file lock makes concurrent jobs that need the same backbone wait for one pretraining instead of each
     doing it; the cache entry itself is written atomically by ``load_or_pretrain``.
     """
     from oversight_lab.models.tiny import load_or_pretrain
 
+    if spec.startswith("hf:"):
+        return hf_backbone(spec[3:])
     cfg = backbone_config(spec, base)
     with pretrain_lock(world, cfg):
         _, tok, path, _ = load_or_pretrain(world, cfg)
+    return path, tok
+
+
+def hf_backbone(name_or_path: str) -> tuple[Path, PreTrainedTokenizerBase]:
+    """A Hugging Face causal LM as a reward model's backbone: its local directory (a model added to the lab
+    cache is resolved by name) and its tokenizer, padded with its end-of-text token when it has no pad token.
+
+    TRL tokenizes training texts with the tokenizer's special tokens and ``RewardModel.score`` without them;
+    a tokenizer that adds any (a BOS, say) would score other token sequences than it trained on, so it is
+    refused with a ValueError naming the backbone."""
+    from transformers import AutoTokenizer
+
+    from oversight_lab.models.hub import resolve_model
+
+    path = Path(resolve_model(name_or_path))
+    if not path.exists() and not name_or_path.startswith(("/", ".", "~")):  # a hub id: the local HF cache
+        from huggingface_hub import snapshot_download
+
+        with contextlib.suppress(Exception):
+            path = Path(snapshot_download(name_or_path, local_files_only=True))
+    if not (path / "config.json").exists():
+        raise ValueError(f"config key 'reward.backbone': hf:{name_or_path} is not a model directory ({path} has "
+                         "no config.json); give a local directory or add the model with `oversight-lab models add`")
+    tok = AutoTokenizer.from_pretrained(path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    probe = "a recipe"
+    if tok(probe)["input_ids"] != tok(probe, add_special_tokens=False)["input_ids"]:
+        raise ValueError(f"config key 'reward.backbone': hf:{name_or_path}'s tokenizer adds special tokens; the "
+                         "reward model would score other sequences than it trained on")
     return path, tok
 
 

@@ -29,7 +29,8 @@ class RewardModelConfig(Settings):
         description='"policy" (the evaluatee\'s pretrained LM), a size of the model-size family (xs, s, m, '
                     'l; oversight_lab.models.sizes) or "tiny:<layers>x<width>": a tiny GPT-2 of that size '
                     "pretrained (and cached) on the world's corpus with the tiny.* budget: reward models of "
-                    "different sizes (Gao et al. 2022)",
+                    "different sizes (Gao et al. 2022); or \"hf:<name or path>\": a Hugging Face causal LM (a "
+                    "directory, or a model added with `oversight-lab models add`) with its own tokenizer",
     )
 
     @field_validator("backbone")
@@ -37,11 +38,14 @@ class RewardModelConfig(Settings):
     def _known_backbone(cls, backbone: str) -> str:
         from oversight_lab.models.sizes import shape_of
 
-        if backbone != "policy":
+        if backbone.startswith("hf:"):
+            if not backbone[3:].strip():
+                raise ValueError("hf: needs a model name or path, e.g. hf:smollm2 or hf:/path/to/model")
+        elif backbone != "policy":
             try:
                 shape_of(backbone)
             except ValueError as e:
-                raise ValueError(f"{e}, or policy (an hf: reward backbone is not supported)") from None
+                raise ValueError(f"{e}, or policy") from None
         return backbone
     cache: bool = Field(False, description="keep the trained members in the cache, keyed by their training "
                                           "data, backbone and settings (not by aggregate or uwo_lambda), so "
