@@ -57,7 +57,7 @@ class TinyModelConfig(Settings):
     n_embd: int = Field(64, ge=8, description="width (set by size when given)")
     n_head: int = Field(4, ge=1, description="attention heads (set by size when given)")
     corpus_lines: int = Field(20000, ge=100, description="pretraining corpus size, one document a line")
-    steps: int = Field(1000, ge=1, description="pretraining steps (batches of 32 × 64 tokens)")
+    steps: int = Field(1000, ge=4, description="pretraining steps (batches of 32 × 64 tokens)")
     lr: float = Field(5e-3, gt=0, description="pretraining peak learning rate (one-cycle)")
     seed: int = Field(0, description="first pretraining seed (RunConfig.pretrain_seeds counts them); each pretraining "
                       "seed gives one base model, shared by the RLHF seeds under it, as in RLHF")
