@@ -26,13 +26,14 @@ import yaml
 from pydantic import Field, ValidationError
 
 from oversight_lab.optimize.best_of_n import BestOfNConfig
+from oversight_lab.optimize.debate import DebateConfig
 from oversight_lab.optimize.dpo import DPOConfig
 from oversight_lab.optimize.rl import RLConfig
 from oversight_lab.reward.config import RewardModelConfig
 from oversight_lab.settings import ConfigError, Settings
 
 __all__ = [
-    "BestOfNConfig", "CheckpointEvalConfig", "ConfigError", "DPOConfig", "EvaluatorSpec", "FeedbackConfig",
+    "BestOfNConfig", "CheckpointEvalConfig", "ConfigError", "DPOConfig", "DebateConfig", "EvaluatorSpec", "FeedbackConfig",
     "RLConfig", "RewardModelConfig", "RunConfig", "SEED_BLOCKS", "TinyModelConfig", "apply_overrides",
     "check_inputs", "check_out", "check_policy", "optimisers", "parse_set", "replicates", "resolve_config",
     "seed_block_overrides",
@@ -131,6 +132,8 @@ class RunConfig(Settings):
                                                "checkpoint (items.jsonl; per-item before/after statistics)")
     protocol: dict[str, Any] = Field(default_factory=dict, description="settings of a scalable-oversight "
                                      "protocol's analysis (oversight_lab.protocols), e.g. n_train, n_deploy")
+    debate: DebateConfig = Field(default_factory=DebateConfig, description="the debate experiment "
+                                 "(oversight_lab.loop_debate); off unless debate.enabled")
 
 
 def replicates(cfg: RunConfig) -> list[tuple[int, int]]:

@@ -93,3 +93,4 @@ from oversight_lab.scenarios import (
 )
 from oversight_lab.scenarios import protocols as _protocols  # noqa: E402,F401  (rlaif … sandwich)
 from oversight_lab.scenarios import realmodel as _realmodel  # noqa: E402,F401  (alchemist_smollm2)
+from oversight_lab.scenarios import debate as _debate  # noqa: E402,F401  (debate vs consultancy)
