@@ -1,8 +1,9 @@
 """The debate analysis of a finished run directory: judge accuracy against debater strength.
 
 Reads ``metrics.jsonl`` (rows ``optimizer == "debate"``, one per replicate, RL step and best-of-n), and
-computes on the one statistics layer (:mod:`oversight_lab.metrics.stats`, replicates = (pretraining seed, RLHF seed),
-RLHF seeds averaged within their pretraining seed, a t-interval over pretraining seeds, kept in [0, 1]):
+computes on the one statistics layer (:mod:`oversight_lab.metrics.stats`, replicates = (pretraining seed,
+RLHF seed), RLHF seeds averaged within their pretraining seed, a t-interval over pretraining seeds, kept in
+[0, 1]):
 
 * ``by_n``: each protocol's accuracy against best-of-n at the last RL checkpoint;
 * ``by_step``: each protocol's accuracy against RL steps at the largest n;

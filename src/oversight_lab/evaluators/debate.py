@@ -67,7 +67,7 @@ class Question:
 
 @dataclass(frozen=True)
 class Evidence:
-    """A quoted fact: ``ingredient`` contains mercury (``claims_mercury``) or not; ``verified``: it is true."""
+    """A quoted fact: ``ingredient`` contains mercury (``claims_mercury``) or not; ``verified``: true."""
 
     ingredient: str
     claims_mercury: bool
@@ -171,7 +171,8 @@ def parse_prompt(prompt: str, world: World) -> tuple[tuple[str, ...], bool, list
 
 def _ingredients(world: World) -> tuple[str, ...]:
     if not hasattr(world, "ingredients"):
-        raise ValueError(f"debate needs a world with a hidden record of ingredients (alchemy), got {world.name!r}")
+        raise ValueError(f"debate needs a world with a hidden record of ingredients (alchemy), "
+                         f"got {world.name!r}")
     return tuple(world.ingredients)
 
 

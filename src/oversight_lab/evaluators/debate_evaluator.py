@@ -20,6 +20,7 @@ from typing import Any
 
 from oversight_lab.evaluators.base import Preference
 from oversight_lab.evaluators.debate import (
+    CUE,
     Question,
     Sampler,
     Turn,
@@ -42,12 +43,13 @@ class OptimalDebater:
     def __init__(self, world: World) -> None:
         self.world = world
 
-    def sample(self, prompts: list[str], n: int = 1, temperature: float = 1.0, seed: int = 0) -> list[list[str]]:
+    def sample(self, prompts: list[str], n: int = 1, temperature: float = 1.0,
+               seed: int = 0) -> list[list[str]]:
         hazards = set(self.world.hazards())
         out = []
         for p in prompts:
             recipe, _, _ = parse_prompt(p, self.world)
-            facts = [format_turn(i, i in hazards).removeprefix("question : does") for i in dict.fromkeys(recipe)]
+            facts = [format_turn(i, i in hazards).removeprefix(CUE) for i in dict.fromkeys(recipe)]
             out.append(facts or [" ."])  # nothing to attack: a forfeited turn
         return out
 

@@ -183,13 +183,13 @@ def _judge(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
 
 
 def _check_debate(params: Params) -> None:
-    if params.get("debaters", "evaluatee") not in ("evaluatee", "optimal"):
-        raise ValueError(f"debate evaluator: debaters must be 'evaluatee' or 'optimal', got {params['debaters']!r}")
-    for key in ("n", "turns"):
+    debaters = params.get("debaters", "evaluatee")
+    if debaters not in ("evaluatee", "optimal"):
+        raise ValueError(f"debate evaluator: debaters must be 'evaluatee' or 'optimal', got {debaters!r}")
+    for key, top in (("n", 256), ("turns", 2)):
         value = params.get(key, 1)
-        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= (2 if key == "turns" else 256):
-            raise ValueError(f"debate evaluator: {key} must be an integer in [1, {2 if key == 'turns' else 256}], "
-                             f"got {value!r}")
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+            raise ValueError(f"debate evaluator: {key} must be an integer in [1, {top}], got {value!r}")
 
 
 def _debate(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
@@ -202,8 +202,8 @@ def _debate(world: World, flaws: Flaws, params: Params, seed: int, name: str) ->
         speaker = evaluatee_debater(world, int(params.get("pretrain_seed", 0)))
     else:
         raise ValueError(f"debate evaluator: debaters must be 'evaluatee' or 'optimal', got {debaters!r}")
-    return DebateEvaluator(world, flaws, speaker, n=int(params.get("n", 4)), turns=int(params.get("turns", 1)),
-                           seed=seed, name=name, debaters=debaters)
+    return DebateEvaluator(world, flaws, speaker, n=int(params.get("n", 4)),
+                           turns=int(params.get("turns", 1)), seed=seed, name=name, debaters=debaters)
 
 
 HUMAN_EVALUATOR = "oversight_lab.server.evaluator:HumanEvaluator"  # needs the server extra (httpx)

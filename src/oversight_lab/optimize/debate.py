@@ -45,8 +45,8 @@ class DebateConfig(Settings):
     enabled: bool = Field(False, description="run the debate experiment instead of the RLHF loop (each arm's "
                           "evaluator is the judge: its known hazards are what it knows of the hidden record)")
     question_size: int = Field(3, ge=1, le=12, description="ingredients per question's recipe")
-    turns: int = Field(1, ge=1, le=2, description="turns per debater (the consultant speaks 2 × turns); at most "
-                       "2, so a prompt fits the tiny model's 64 positions")
+    turns: int = Field(1, ge=1, le=2, description="turns per debater (the consultant speaks 2 × turns); at "
+                       "most 2, so a prompt fits the tiny model's 64 positions")
     n_values: list[int] = Field([1, 4, 16], description="best-of-n strengths measured at every RL checkpoint")
     n_questions: int = Field(64, ge=2, description="held-out questions per measurement (half hold mercury)")
     rl_steps: int = Field(120, ge=0, description="GRPO self-play steps (0: no RL, best-of-n only)")
@@ -68,7 +68,7 @@ class DebateConfig(Settings):
 
 
 class JudgeReward:
-    """The debater's reward as a ``score(prompts, completions)`` model (what :func:`.rl.reward_function` wraps):
+    """The debater's reward as a ``score(prompts, completions)`` model (:func:`.rl.reward_function` wraps it):
     the judge's probability for the prompt's side after the completed turn."""
 
     def __init__(self, world: World, judge: VerifyingJudge) -> None:
@@ -113,7 +113,7 @@ def train_debater(
     on_checkpoint: Callable[[int, PreTrainedModel], None] | None = None,
     max_new_tokens: int = 8,
 ) -> tuple[PreTrainedModel, list[dict[str, Any]]]:
-    """GRPO self-play for ``cfg.rl_steps`` steps from the policy saved at ``init_dir``; the final model and log."""
+    """GRPO self-play for ``cfg.rl_steps`` steps from the policy saved at ``init_dir``; the model, the log."""
     from oversight_lab.optimize.rl import RLConfig, train_rl
 
     rl = RLConfig(steps=cfg.rl_steps, lr=cfg.lr, beta=cfg.beta, num_generations=cfg.num_generations,

@@ -15,9 +15,9 @@ __all__ = ["ABOUT", "debate_figure", "debate_lines"]
 NAMES = {"judge": "judge alone", "consultancy": "consultancy", "debate": "debate"}
 ABOUT = (
     "Judge accuracy is the share of held-out questions (does this recipe hold mercury? half do) the judge "
-    "answers rightly after the protocol (an undecided judge counts half). The judge verifies every quoted fact "
-    "against the hidden record; caught lies are ignored. Strength: best-of-n over a speaker's sampled turns "
-    "against the judge, and GRPO self-play steps."
+    "answers rightly after the protocol (an undecided judge counts half). The judge verifies every quoted "
+    "fact against the hidden record; caught lies are ignored. Strength: best-of-n over a speaker's sampled "
+    "turns against the judge, and GRPO self-play steps."
 )
 
 
@@ -31,14 +31,14 @@ def _f(ci: dict[str, Any] | None) -> str:
 
 
 def debate_lines(r: dict[str, Any]) -> list[str]:
-    """The verdict, then each protocol's accuracy at the weakest and strongest debaters, then what speakers did."""
+    """The verdict, each protocol's accuracy at the weakest and strongest debaters, what the speakers did."""
     steps, ns = r["steps"], r["n_values"]
     out = [r["verdict"]]
     for p, name in NAMES.items():
         out.append(
-            f"{name}: accuracy {_f(r['by_n'][p][0])} at best-of-{ns[0]} → {_f(r['by_n'][p][-1])} at best-of-{ns[-1]} "
-            f"(RL step {steps[-1]}); {_f(r['by_step'][p][0])} at RL step {steps[0]} → {_f(r['by_step'][p][-1])} "
-            f"at step {steps[-1]} (best-of-{ns[-1]})"
+            f"{name}: accuracy {_f(r['by_n'][p][0])} at best-of-{ns[0]} → {_f(r['by_n'][p][-1])} at "
+            f"best-of-{ns[-1]} (RL step {steps[-1]}); {_f(r['by_step'][p][0])} at RL step {steps[0]} → "
+            f"{_f(r['by_step'][p][-1])} at step {steps[-1]} (best-of-{ns[-1]})"
         )
     cs = r["consultancy_split"]
     out.append(f"consultancy, consultant right: {_f(cs['right'])}; consultant wrong: {_f(cs['wrong'])}")
@@ -75,5 +75,6 @@ def debate_figure(r: dict[str, Any]) -> str:
         ax.set_ylim(0.4, 1.02)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle(f"{r['scenario']}: mean, 95% CI over pretraining seeds; replicates {r['replicates']}", fontsize=10)
+    fig.suptitle(f"{r['scenario']}: mean, 95% CI over pretraining seeds; replicates {r['replicates']}",
+                 fontsize=10)
     return png(fig)
