@@ -52,8 +52,8 @@ class DebateConfig(Settings):
     rl_steps: int = Field(120, ge=0, description="GRPO self-play steps (0: no RL, best-of-n only)")
     checkpoint_every: int = Field(40, ge=1, description="measure the protocols every this many RL steps")
     train_questions: int = Field(128, ge=2, description="questions whose debate states are the RL prompts")
-    lr: float = Field(3e-3, gt=0, description="RL learning rate (constant)")
-    beta: float = Field(0.05, ge=0, description="KL penalty to the initial debater")
+    lr: float = Field(1e-3, gt=0, description="RL learning rate (constant)")
+    beta: float = Field(0.1, ge=0, description="KL penalty to the initial debater")
     num_generations: int = Field(8, ge=2, description="completions per prompt (the GRPO group)")
     prompts_per_step: int = Field(8, ge=1, description="prompts per RL step")
     transcripts: int = Field(8, ge=0, description="transcripts per protocol kept in transcripts.jsonl at the "
