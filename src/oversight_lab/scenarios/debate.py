@@ -46,8 +46,8 @@ register_scenario(
                 "2026-12-02: a first confirmation run on the 'confirm' block (GRPO lr 3e-3, beta 0.05) was "
                 "stopped after 2 of its 6 replicates: RL collapsed both replicates' debaters into malformed "
                 "turns (repeated '?', no evidence) by step 120, so every protocol fell to the judge alone. "
-                "On development seed 0, lr 1e-3 with beta 0.1 stayed stable over 120 steps and lr 5e-4 with 16 "
-                "prompts a step did not move judge accuracy; lr 1e-3, beta 0.1 were registered and, the "
+                "On development seed 0, lr 1e-3 with beta 0.1 stayed stable over 120 steps and lr 5e-4 with "
+                "16 prompts a step did not move judge accuracy; lr 1e-3, beta 0.1 were registered and, the "
                 "'confirm' block having been seen, confirmation runs on the 'replicate' block only "
                 "(--block replicate).",
             ),
