@@ -66,16 +66,17 @@ def per_seed_headlines(rows: list[dict], arm: str, seed: int) -> dict[str, float
         h["dpo_gold_final"] = dpo[-1]["gold/mean"]
     for name in _other_optimisers(rows):  # any other optimiser (optimize.base registry): its rows by name
         mine = sorted(_by(rows, arm=arm, seed=seed, optimizer=name), key=lambda r: r["step"])
-        if mine:  # rows without gold (the debate experiment's) give NaN headlines
-            h[f"{name}_gold_final"] = mine[-1].get("gold/mean", nan)
-            h[f"{name}_proxy_gain"] = mine[-1].get("proxy/mean", nan) - mine[0].get("proxy/mean", nan)
+        if mine:
+            h[f"{name}_gold_final"] = mine[-1]["gold/mean"]
+            h[f"{name}_proxy_gain"] = mine[-1]["proxy/mean"] - mine[0]["proxy/mean"]
             h[f"{name}_toxic_final"] = mine[-1].get("fail/toxic", nan)
     return h
 
 
 def _other_optimisers(rows: list[dict]) -> list[str]:
-    """Optimisers in ``rows`` beyond the initial policy and the three the headlines name explicitly."""
-    return sorted({r["optimizer"] for r in rows} - {"initial", "bon", "rl", "dpo"})
+    """Optimisers in ``rows`` beyond the initial policy and the three the headlines name explicitly (rows
+    without gold, such as the debate experiment's, have no loop headlines)."""
+    return sorted({r["optimizer"] for r in rows if "gold/mean" in r} - {"initial", "bon", "rl", "dpo"})
 
 
 def headlines_of(rows: list[dict]) -> dict[str, str]:
