@@ -1,5 +1,5 @@
-"""The ``debate`` evaluator kind on pairs sampled from the pretrained evaluatee: label accuracy against gold of
-the alchemist's blind evaluator with and without a debate in front of it, and pairs per second.
+"""The ``debate`` evaluator kind on pairs sampled from the pretrained evaluatee: label accuracy against gold
+of the alchemist's blind evaluator with and without a debate in front of it, and pairs per second.
 
     python benchmarks/bench_debate_evaluator.py [--pairs 300] [--threads 1] [--out benchmarks/results/x.json]
 
@@ -60,7 +60,8 @@ def main() -> None:
         sec = time.perf_counter() - t0
         rows.append({"evaluator": label, "accuracy_vs_gold": acc, "pairs_per_second": len(pairs) / sec,
                      "stats": getattr(ev, "stats", None)})
-        print(f"{label:40s} accuracy {acc:.3f}  {len(pairs) / sec:8.1f} pairs/s  {rows[-1]['stats'] or ''}")
+        print(f"{label:40s} accuracy {acc:.3f}  {len(pairs) / sec:8.1f} pairs/s  {rows[-1]['stats'] or ''}",
+              flush=True)
     if args.out:
         args.out.write_text(json.dumps({"pairs": len(pairs), "threads": args.threads, "rows": rows}, indent=1))
 
