@@ -63,7 +63,8 @@ def main() -> None:
         print(f"{label:40s} accuracy {acc:.3f}  {len(pairs) / sec:8.1f} pairs/s  {rows[-1]['stats'] or ''}",
               flush=True)
     if args.out:
-        args.out.write_text(json.dumps({"pairs": len(pairs), "threads": args.threads, "rows": rows}, indent=1))
+        out = {"pairs": len(pairs), "threads": args.threads, "rows": rows}
+        args.out.write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":
