@@ -302,3 +302,24 @@ def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = F
             check_spec(spec.kind, spec.flaws, spec.params)
         except SpecError as e:
             raise ConfigError(f"config key 'arms.{name}.{e.key}': {e.message}") from None
+    if cfg.debate.enabled:
+        _check_debate(cfg, WORLDS[cfg.world])
+
+
+def _check_debate(cfg: RunConfig, world_cls: type) -> None:
+    """The debate experiment needs the tiny word-level evaluatee and a world with a hidden record of
+    ingredients (alchemy), and recipes of ``question_size`` safe ingredients must exist."""
+    if cfg.policy != "tiny":
+        raise ConfigError(f"config key 'policy': the debate experiment (debate.enabled) needs the tiny "
+                          f"evaluatee, got {cfg.policy!r}")
+    try:
+        world = world_cls(**cfg.world_params)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"config key 'world_params': {e}") from None
+    if not hasattr(world, "ingredients"):
+        raise ConfigError(f"config key 'world': the debate experiment needs a world with a hidden record of "
+                          f"ingredients (alchemy), got {cfg.world!r}")
+    n_safe = len(world.ingredients) - len(world.hazards())
+    if cfg.debate.question_size > n_safe:
+        raise ConfigError(f"config key 'debate.question_size': at most {n_safe} (the world's ingredients "
+                          f"without mercury), got {cfg.debate.question_size}")

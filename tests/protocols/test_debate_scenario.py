@@ -28,6 +28,19 @@ def test_debate_is_registered_with_a_preregistration():
         resolve_config({**sc.overrides, "scenario": "debate"}, {"debate.turns": 3})
 
 
+def test_check_inputs_refuses_what_the_debate_experiment_cannot_run():
+    from oversight_lab.config import ConfigError, check_inputs
+
+    sc = SCENARIOS["debate"]
+    for sets, key in (({"world": "opinions"}, "'world'"), ({"policy": "hf:some-model"}, "'policy'"),
+                      ({"world_params": {"n_ingredients": 8}, "debate.question_size": 5},
+                       "'debate.question_size'")):
+        cfg = resolve_config({**sc.overrides, "scenario": "debate"}, sets)
+        with pytest.raises(ConfigError, match=key):
+            check_inputs(cfg)
+    check_inputs(resolve_config({**sc.overrides, "scenario": "debate"}, {}))
+
+
 def _run_dir(tmp_path: Path, values) -> tuple[Path, list[tuple[int, int]]]:
     """A run directory of 3 pretraining seeds × 2 RLHF seeds of debate rows from ``values(unit, step, n)``."""
     sc = SCENARIOS["debate"]
