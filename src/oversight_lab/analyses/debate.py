@@ -78,7 +78,8 @@ def analyse_debate(run_dir: str | Path) -> dict[str, Any]:
     verdict = (
         f"{config['scenario']} [{'confirmatory' if confirmatory else 'exploratory'}]: judge accuracy under "
         f"debate − consultancy at the strongest debaters (RL step {last}, best-of-{top}) "
-        f"{primary['mean']:+.3f} [{primary['lo']:+.3f}, {primary['hi']:+.3f}] over {len({u[0] for u in units})} pretraining seeds: "
+        f"{primary['mean']:+.3f} [{primary['lo']:+.3f}, {primary['hi']:+.3f}] over "
+        f"{len({u[0] for u in units})} pretraining seeds: "
         f"{'holds' if holds else 'does not hold'} (registered: {reg.get('direction', 'up')}, minimum effect "
         f"{min_effect}); at the weakest (step {steps[0]}, best-of-{ns[0]}) {weakest['mean']:+.3f}. {why}."
     )
