@@ -195,3 +195,23 @@ def test_the_judge_alone_answers_every_question_alike(world):
     alone = run_protocol("judge", qs, world, VerifyingJudge(world), None)
     assert len({t.p_mercury for t in alone}) == 1  # without evidence or knowledge it cannot tell them apart
     assert judge_accuracy(alone) == pytest.approx(0.5)  # half the questions hold mercury
+
+
+def test_the_rl_reward_is_the_judges_probability_for_the_prompts_side(world, hazard, safe):
+    from oversight_lab.optimize.debate import JudgeReward, rl_prompts
+
+    judge = VerifyingJudge(world)
+    reward = JudgeReward(world, judge)
+    q = Question("q", (safe[0], hazard, safe[1]), True)
+    yes, no = speaker_prompt(q, True, []), speaker_prompt(q, False, [])
+    prior = judge.p_mercury(q.recipe, [])
+    turns = [fact(hazard, True), " junk", fact(safe[0], False), fact(hazard, False), fact(safe[0], True)]
+    got = reward.score([yes, yes, no, no, yes], turns)
+    assert got[0] == 1.0  # the decisive fact for "holds mercury"
+    assert got[1] == pytest.approx(prior)  # a forfeited turn leaves the judge where it was
+    assert got[2] == pytest.approx(1 - (1 - (1 - judge.q) ** 2))  # a safe fact helps "no"
+    assert got[3] == pytest.approx(1 - prior)  # a lie is caught: nothing changes
+    assert got[4] == pytest.approx(prior)  # a false alarm is caught too
+    prompts = rl_prompts(world, questions(world, 6, 3, seed=0), seed=0)
+    assert len(prompts) == 24 and all(p.endswith("question : does") for p in prompts)
+    assert sum(" contains no mercury ." in p for p in prompts) == 12  # both sides, equally

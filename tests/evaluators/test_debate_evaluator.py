@@ -96,3 +96,14 @@ def test_turn_limits_of_the_debate(world, tempting):
     assert [t.speaker for t in turns] == ["A", "B", "A", "B"]
     with pytest.raises(ValueError, match="n and turns"):
         DebateEvaluator(world, [], OptimalDebater(world), n=1, turns=0)
+
+
+@pytest.mark.slow
+def test_evaluatee_debaters_speak_the_turn_language(world, tempting):
+    """The pretrained evaluatee as debaters (pretrains it on a cache miss)."""
+    task, toxic, safe = tempting
+    ev = build_evaluator(world, "debate", BLIND, {"n": 4}, seed=0, name="debate")
+    prefs = ev.compare_batch([(task, toxic, safe), (task, safe, toxic)] * 8)
+    assert len(prefs) == 16 and all(p.prob_a in (0.0, 0.5, 1.0) for p in prefs)
+    assert ev.stats["pairs"] == 16 and ev.stats["turns"] == 32
+    assert ev.stats["evidence"] > 0  # some sampled turns are well-formed facts
