@@ -96,9 +96,10 @@ def run(
     from oversight_lab.runs.runner import execute
 
     summary = execute(cfg, run_dir, show_progress=not quiet)
-    console.print(_scorecard(summary))
-    for line in summary["verdicts"]:
-        console.print(f"• {line}")
+    if not cfg.debate.enabled:  # the debate experiment has no loop headlines: its analysis prints below
+        console.print(_scorecard(summary))
+        for line in summary["verdicts"]:
+            console.print(f"• {line}")
     report = _finish(run_dir)
     console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {report}")
 

@@ -27,6 +27,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 
 from oversight_lab.models.sizes import check_size, is_hf, shape_of
 from oversight_lab.optimize.best_of_n import BestOfNConfig
+from oversight_lab.optimize.debate import DebateConfig
 from oversight_lab.optimize.dpo import DPOConfig
 from oversight_lab.optimize.rl import RLConfig
 from oversight_lab.reward.config import RewardModelConfig
@@ -34,8 +35,8 @@ from oversight_lab.settings import ConfigError, Settings
 from oversight_lab.weak_to_strong.config import W2SConfig
 
 __all__ = [
-    "BestOfNConfig", "CheckpointEvalConfig", "ConfigError", "DPOConfig", "EvaluatorSpec", "FeedbackConfig",
-    "RLConfig", "RewardModelConfig", "RunConfig", "SEED_BLOCKS", "TinyModelConfig", "W2SConfig",
+    "BestOfNConfig", "CheckpointEvalConfig", "ConfigError", "DPOConfig", "DebateConfig", "EvaluatorSpec",
+    "FeedbackConfig", "RLConfig", "RewardModelConfig", "RunConfig", "SEED_BLOCKS", "TinyModelConfig", "W2SConfig",
     "apply_overrides", "check_inputs", "check_out", "check_policy", "optimisers", "parse_set", "replicates",
     "resolve_config", "seed_block_overrides",
 ]
@@ -160,6 +161,8 @@ class RunConfig(Settings):
                                      "protocol's analysis (oversight_lab.protocols), e.g. n_train, n_deploy")
     w2s: W2SConfig = Field(default_factory=W2SConfig, description="the weak-to-strong experiment (experiment "
                            "weak_to_strong; oversight_lab.weak_to_strong)")
+    debate: DebateConfig = Field(default_factory=DebateConfig, description="the debate experiment "
+                                 "(oversight_lab.loop_debate); off unless debate.enabled")
 
 
 def replicates(cfg: RunConfig) -> list[tuple[int, int]]:
@@ -357,3 +360,24 @@ def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = F
             check_spec(spec.kind, spec.flaws, spec.params)
         except SpecError as e:
             raise ConfigError(f"config key 'arms.{name}.{e.key}': {e.message}") from None
+    if cfg.debate.enabled:
+        _check_debate(cfg, WORLDS[cfg.world])
+
+
+def _check_debate(cfg: RunConfig, world_cls: type) -> None:
+    """The debate experiment needs the tiny word-level evaluatee and a world with a hidden record of
+    ingredients (alchemy), and recipes of ``question_size`` safe ingredients must exist."""
+    if cfg.policy != "tiny":
+        raise ConfigError(f"config key 'policy': the debate experiment (debate.enabled) needs the tiny "
+                          f"evaluatee, got {cfg.policy!r}")
+    try:
+        world = world_cls(**cfg.world_params)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"config key 'world_params': {e}") from None
+    if not hasattr(world, "ingredients"):
+        raise ConfigError(f"config key 'world': the debate experiment needs a world with a hidden record of "
+                          f"ingredients (alchemy), got {cfg.world!r}")
+    n_safe = len(world.ingredients) - len(world.hazards())
+    if cfg.debate.question_size > n_safe:
+        raise ConfigError(f"config key 'debate.question_size': at most {n_safe} (the world's ingredients "
+                          f"without mercury), got {cfg.debate.question_size}")

@@ -119,6 +119,11 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
             for r in rows:  # an hf: policy is one pretrained model
                 r["pretrain_seed"] = 0
             return ArmResult(arm, seed, rows, summary)
+    if cfg.debate.enabled:  # the debate experiment: the evaluatee debates, the arm's evaluator judges
+        from oversight_lab.loop_debate import run_arm_debate
+
+        rows, summary = run_arm_debate(cfg, arm, seed, out_dir, progress)
+        return ArmResult(arm, seed, rows, summary)
     torch.set_num_threads(1)  # one thread per job: faster for tiny models, and the same numbers at any --workers
     seed_everything(seed)
     out_dir.mkdir(parents=True, exist_ok=True)

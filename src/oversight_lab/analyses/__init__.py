@@ -6,7 +6,8 @@ comparisons; never live objects), computes the scenario's results on the one sta
 wrote. One registry, keyed by what a run is:
 
 * a story (``oversight_lab.scenarios.stories.STORIES``): :mod:`oversight_lab.analyses.stories`;
-* a protocol scenario (``config.protocol.analysis``): :mod:`oversight_lab.analyses.protocols`;
+* a protocol scenario (``config.protocol.analysis``): :mod:`oversight_lab.analyses.protocols`
+  (``debate``: :mod:`oversight_lab.analyses.debate`);
 * a weak-to-strong run (``config.experiment``): :mod:`oversight_lab.analyses.weak_to_strong`.
 
 Sweep analyses (``gao``, ``coste``) read a sweep directory and are registered in
@@ -47,6 +48,10 @@ def _story(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _protocol(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    if config["protocol"]["analysis"] == "debate":  # its rows are the debate experiment's, not the loop's
+        from oversight_lab.analyses.debate import analyse_debate
+
+        return analyse_debate(run_dir)
     from oversight_lab.analyses.protocols import analyse
 
     return analyse(run_dir)

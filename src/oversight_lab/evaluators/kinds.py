@@ -14,6 +14,9 @@
                ``n_labels`` (easier-task answers the assistant learns from), ``label_noise``
 ``chain``      k layers of assistance (:mod:`~oversight_lab.evaluators.chain`): ``depth`` plus the
                ``assisted`` keys
+``debate``     the simulated evaluator (its flaws) judging after a debate about the two answers
+               (:mod:`~oversight_lab.evaluators.debate_evaluator`): ``debaters`` (``"evaluatee"`` or
+               ``"optimal"``), ``n`` (best-of-n per turn), ``turns`` (per debater), ``pretrain_seed``
 ``human``      people in a running study (``oversight-lab serve``): ``base_url``, ``token_env`` (the name of
                the variable holding an admin token), ``conditions``, ``labels_per_item``, ``timeout_s``,
                ``poll_s``
@@ -50,7 +53,7 @@ class Kind:
     name: str
     params: frozenset[str]
     build: Builder
-    check: Callable[[Params], None] | None = None  # raises SpecError on a bad parameter value
+    check: Callable[[Params], None] | None = None  # raises SpecError or ValueError on a bad parameter value
 
 
 KINDS: dict[str, Kind] = {}
@@ -87,7 +90,12 @@ def check_spec(kind: str, flaws: Sequence[dict[str, Any]], params: dict[str, Any
         names = ", ".join(unknown)
         raise SpecError("params", f"{kind} evaluator: unknown parameter(s) {names}; allowed: {allowed}")
     if KINDS[kind].check is not None:
-        KINDS[kind].check(params)
+        try:
+            KINDS[kind].check(params)  # type: ignore[misc]
+        except SpecError:
+            raise
+        except (ValueError, TypeError) as e:
+            raise SpecError("params", str(e)) from None
     return built
 
 
@@ -186,6 +194,30 @@ def _judge(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
     )
 
 
+def _check_debate(params: Params) -> None:
+    debaters = params.get("debaters", "evaluatee")
+    if debaters not in ("evaluatee", "optimal"):
+        raise ValueError(f"debate evaluator: debaters must be 'evaluatee' or 'optimal', got {debaters!r}")
+    for key, top in (("n", 256), ("turns", 2)):
+        value = params.get(key, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+            raise ValueError(f"debate evaluator: {key} must be an integer in [1, {top}], got {value!r}")
+
+
+def _debate(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
+    from oversight_lab.evaluators.debate_evaluator import DebateEvaluator, OptimalDebater, evaluatee_debater
+
+    debaters = params.get("debaters", "evaluatee")
+    if debaters == "optimal":
+        speaker: Any = OptimalDebater(world)
+    elif debaters == "evaluatee":
+        speaker = evaluatee_debater(world, int(params.get("pretrain_seed", 0)))
+    else:
+        raise ValueError(f"debate evaluator: debaters must be 'evaluatee' or 'optimal', got {debaters!r}")
+    return DebateEvaluator(world, flaws, speaker, n=int(params.get("n", 4)),
+                           turns=int(params.get("turns", 1)), seed=seed, name=name, debaters=debaters)
+
+
 HUMAN_EVALUATOR = "oversight_lab.server.evaluator:HumanEvaluator"  # needs the server extra (httpx)
 
 
@@ -224,6 +256,7 @@ register_kind("judge", ("backend", "size", "steps", "n_embd", "n_layer", "n_pair
                         "base_url", "model", "api_key_env", "concurrency", "max_tokens", "constitution",
                         "both_orders", "batch_size", "min_mass", "pretrained"), _judge, _check_judge)
 register_kind("assisted", ("n_labels", "label_noise"), _assisted)
+register_kind("debate", ("debaters", "n", "turns", "pretrain_seed"), _debate, _check_debate)
 register_kind("chain", ("depth", "n_labels", "label_noise"), _chain)
 register_kind("human", ("base_url", "token_env", "conditions", "labels_per_item", "timeout_s", "poll_s"),
               _human)
