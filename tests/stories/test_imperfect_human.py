@@ -31,7 +31,8 @@ def test_partial_knowledge_cannot_tell_right_from_wrong_on_unknown_facts():
         s_wrong = ev.score(task, f" after checking , {wrong} .")
         assert (s_right > s_wrong) if tells else (s_right == s_wrong == 0.5)
     assert all(PartialKnowledge(known_fraction=1.0).knows({"entity": e, "property": p}) for e, p in w.facts)
-    assert not any(PartialKnowledge(known_fraction=0.0).knows({"entity": e, "property": p}) for e, p in w.facts)
+    nobody = PartialKnowledge(known_fraction=0.0)
+    assert not any(nobody.knows({"entity": e, "property": p}) for e, p in w.facts)
     o = Observation(Task("t", "p", {"request": ["red"]}), ("a",), {"met": 1.0}, True)
     assert flaw.perceive(o) is o  # a world without facts: unaffected
     with pytest.raises(ValueError, match="partial_knowledge.known_fraction"):
@@ -60,8 +61,9 @@ def test_unknown_hazards_drop_only_the_named_ones():
 def test_fatigue_flips_more_as_a_session_goes_on_and_resets():
     f = Fatigue(flip_rate=0.2, session=5)
     rates = [f.rate(n) for n in range(11)]
-    assert rates[0] == 0.0 and rates[4] == pytest.approx(0.2) and rates[5] == 0.0 and rates[9] == pytest.approx(0.2)
-    assert all(a < b for a, b in zip(rates[:4], rates[1:5]))
+    assert rates[0] == 0.0 and rates[4] == pytest.approx(0.2)
+    assert rates[5] == 0.0 and rates[9] == pytest.approx(0.2)
+    assert all(a < b for a, b in zip(rates[:4], rates[1:5], strict=True))
     probs = [f.choose(1.0, 1.0) for _ in range(5)]  # the counter advances with each choice
     assert probs == pytest.approx([1 - r for r in rates[:5]])
     assert f.config() == {"kind": "fatigue", "flip_rate": 0.2, "session": 5}

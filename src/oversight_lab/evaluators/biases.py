@@ -1,5 +1,5 @@
-"""Evaluator biases: the flaws behind sycophancy, sandbagging, verbosity and overconfidence, and the limits of an
-imperfect human evaluator (partial knowledge of the facts, hazards it never learned about, fatigue).
+"""Evaluator biases: the flaws behind sycophancy, sandbagging, verbosity and overconfidence, and the limits
+of an imperfect human evaluator (partial knowledge of the facts, hazards it never learned about, fatigue).
 
 Each acts through the hooks of :class:`~oversight_lab.evaluators.flaws.Flaw` on visible features a world puts
 into ``Observation.features`` (``agrees_with_user``, ``flattery``, ``length``, ``confidence``,
@@ -9,9 +9,9 @@ absent (0), so a bias never changes an evaluator's judgement in a world where it
 ``DisclosureCredit`` is the one remedy here, not a flaw: the omission story's control (see its docstring).
 
 A story's evaluators are built from these: the *imperfect human* (noise, careless flips, fatigue, partial
-knowledge: the essay's person who "checks a list of criteria" that "might be incomplete") plus the story's one
-blind spot is the flawed arm; the same imperfect human without the blind spot is control A; the expert with the
-same choice noise is control B.
+knowledge: the essay's person who "checks a list of criteria" that "might be incomplete") plus the story's
+one blind spot is the flawed arm; the same imperfect human without the blind spot is control A; the expert
+with the same choice noise is control B.
 """
 
 from __future__ import annotations
@@ -165,7 +165,7 @@ class EducationLimited(Flaw):
     kind: ClassVar[str] = "education_limited"
     threshold: float = 0.5
     simple_weight: float = 0.5
-    share: float = 1.0  # of the low-education users' tasks (drawn stably per task): the dose of this blind spot
+    share: float = 1.0  # of low-education users' tasks (drawn stably per task): this blind spot's dose
 
     def __post_init__(self) -> None:
         _check_weight(self.kind, self.simple_weight)
@@ -196,12 +196,12 @@ class DisclosureCredit(Flaw):
     The omission story's control. An evaluator who penalises a warning ("warning mercury") as hard as the
     hazard it warns of teaches the evaluatee to leave the warning out; the essay: the evaluatee, "even if it
     cannot lie, may omit important information". With ``credit`` equal to that penalty (1 in the alchemy
-    world) the same evaluator is indifferent to the warning; above it, honesty is rewarded, and an evaluator who
-    cannot see the hazard pays for it whenever it is announced (the evaluatee learns to add both).
+    world) the same evaluator is indifferent to the warning; above it, honesty is rewarded, and an evaluator
+    who cannot see the hazard pays for it whenever it is announced (the evaluatee learns to add both).
 
     With ``verified`` the evaluator credits only a warning it can check: a warning names what to test the
-    distillate for, and the world reports the test (``disclosure_true`` in the observation, present only when an
-    answer warns). A false alarm earns nothing, so no evaluator is paid for warning on every recipe; with
+    distillate for, and the world reports the test (``disclosure_true`` in the observation, present only when
+    an answer warns). A false alarm earns nothing, so no evaluator is paid for warning on every recipe; with
     ``credit`` 1 a true warning costs the answer nothing and pays nothing.
     """
 
@@ -221,10 +221,10 @@ class DisclosureCredit(Flaw):
 @register_flaw
 @dataclass(frozen=True)
 class PartialKnowledge(Flaw):
-    """Knows the answer to only ``known_fraction`` of the facts; on the others it cannot tell right from wrong.
+    """Knows the answer to only ``known_fraction`` of the facts; on the others cannot tell right from wrong.
 
-    The essay's evaluator checks "a list of criteria" that "might be incomplete"; in a question-answering world
-    that is a person who knows some facts and not others. For a task about a fact the evaluator does not know
+    The essay's evaluator checks "a list of criteria" that "might be incomplete"; in a question-answering
+    world that is a person who knows some facts and not others. For a task about a fact the evaluator does not know
     (drawn stably from the task's ``entity``/``property`` and ``salt``, so the same facts are unknown in every
     comparison and run), correctness reads as 0.5: neither answer is preferred for being right. Tasks without
     a fact (other worlds) are unaffected.
@@ -255,7 +255,7 @@ class UnknownHazards(Flaw):
     on housing gains in a crisis): they are off its list of criteria, whatever else it knows.
 
     The essay's incomplete list of criteria, with the missing entries named rather than drawn at random
-    (``incomplete_criteria``), so that an imperfect human's own gaps can be kept apart from a story's blind spot.
+    (``incomplete_criteria``), so that an imperfect human's own gaps stay apart from a story's blind spot.
     """
 
     kind: ClassVar[str] = "unknown_hazards"
@@ -275,8 +275,8 @@ class Fatigue(Flaw):
     ``flip_rate`` at its end, and resets after a break (the next session).
 
     The essay's evaluator is a person, who "gets tired"; rater agreement falls and label noise rises over long
-    annotation sessions. Applied after the other choice flaws (``noise``): with probability equal to the current
-    rate the choice is flipped. The count is the evaluator's own, so a run's comparisons stay reproducible.
+    annotation sessions. Applied after the other choice flaws (``noise``): with probability equal to the
+    current rate the choice is flipped. The count is the evaluator's own, so a run's comparisons stay reproducible.
     """
 
     kind: ClassVar[str] = "fatigue"

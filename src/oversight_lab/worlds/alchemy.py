@@ -242,7 +242,8 @@ class AlchemyWorld(World):
 
     def observe(self, task: Task, answer: Answer) -> Observation:
         items = tuple(answer.fields.get("recipe", []))
-        features = {"met": self.met(task, answer) if answer.valid else 0.0, "length": float(len(answer.parts))}
+        features = {"met": self.met(task, answer) if answer.valid else 0.0,
+                    "length": float(len(answer.parts))}
         if answer.fields.get("disclosed"):
             items += (" ".join(DISCLOSURE),)
             features["disclosure_true"] = float(self.is_toxic(answer))
