@@ -224,8 +224,8 @@ class PartialKnowledge(Flaw):
     """Knows the answer to only ``known_fraction`` of the facts; on the others cannot tell right from wrong.
 
     The essay's evaluator checks "a list of criteria" that "might be incomplete"; in a question-answering
-    world that is a person who knows some facts and not others. For a task about a fact the evaluator does not know
-    (drawn stably from the task's ``entity``/``property`` and ``salt``, so the same facts are unknown in every
+    world that is a person who knows some facts and not others. For a task about a fact the evaluator does not
+    know (drawn stably from the task's ``entity``/``property`` and ``salt``, so the same facts are unknown in every
     comparison and run), correctness reads as 0.5: neither answer is preferred for being right. Tasks without
     a fact (other worlds) are unaffected.
     """
@@ -276,7 +276,8 @@ class Fatigue(Flaw):
 
     The essay's evaluator is a person, who "gets tired"; rater agreement falls and label noise rises over long
     annotation sessions. Applied after the other choice flaws (``noise``): with probability equal to the
-    current rate the choice is flipped. The count is the evaluator's own, so a run's comparisons stay reproducible.
+    current rate the choice is flipped. The count is the evaluator's own, so a run's comparisons stay
+    reproducible.
     """
 
     kind: ClassVar[str] = "fatigue"
