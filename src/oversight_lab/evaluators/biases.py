@@ -225,9 +225,9 @@ class PartialKnowledge(Flaw):
 
     The essay's evaluator checks "a list of criteria" that "might be incomplete"; in a question-answering
     world that is a person who knows some facts and not others. For a task about a fact the evaluator does not
-    know (drawn stably from the task's ``entity``/``property`` and ``salt``, so the same facts are unknown in every
-    comparison and run), correctness reads as 0.5: neither answer is preferred for being right. Tasks without
-    a fact (other worlds) are unaffected.
+    know (drawn stably from the task's ``entity``/``property`` and ``salt``, so the same facts are unknown in
+    every comparison and run), correctness reads as 0.5: neither answer is preferred for being right. Tasks
+    without a fact (other worlds) are unaffected.
     """
 
     kind: ClassVar[str] = "partial_knowledge"
