@@ -16,6 +16,12 @@ evaluatee and the same sampled pairs). The story's first measure is its pre-regi
 (:class:`~oversight_lab.scenarios.Preregistration`); the others are secondary, their p-values Holm-adjusted.
 The verdict says whether the run was confirmatory (a reserved seed block, the registered settings) or
 exploratory.
+
+A story has up to three arms: ``flawed`` (an imperfect human with the story's blind spot), ``control`` (control
+A: the same imperfect human without it; the primary contrast) and ``expert`` (control B: gold with the same
+choice noise). Every arm's gold, proxy and evaluator score (``outcomes``) are estimated like the measures, and
+the flawed arm's change is also set against the expert's (``did_expert``, descriptive). A few sampled answers
+per arm before and after optimisation (``samples.jsonl``) are picked for the report.
 """
 
 from __future__ import annotations
@@ -33,7 +39,18 @@ from oversight_lab.metrics.stats import Estimate, cluster_estimate, holm, paired
 from oversight_lab.runs.rundir import read_rows
 from oversight_lab.scenarios.stories import STORIES, Measure, Story
 
-__all__ = ["analyse_stories", "analyse_story", "is_confirmatory", "items_of", "replicate_values", "verdict"]
+__all__ = [
+    "ARM_ORDER", "OUTCOMES", "analyse_stories", "analyse_story", "is_confirmatory", "items_of", "replicate_values",
+    "samples_of", "verdict",
+]
+
+ARM_ORDER = ("flawed", "control", "expert")  # the flawed arm, control A (primary contrast), control B
+# What every arm is reported on beside the failure: gold (hidden), the proxy (its reward model), its evaluator.
+OUTCOMES = (
+    Measure("gold/mean", "gold of sampled answers", "checkpoint", failure_up=False),
+    Measure("proxy/mean", "proxy (the arm's reward model) of sampled answers", "checkpoint", failure_up=False),
+    Measure("evaluator/mean", "the arm's evaluator's score of sampled answers", "checkpoint", failure_up=False),
+)
 
 
 def items_of(run_dir: Path) -> list[dict[str, Any]]:
@@ -115,11 +132,12 @@ def _measure(rows: list[dict], items: list[dict], arms: list[str], story: Story,
                             "after_hi": after.hi, "n_replicates": len(vals),
                             "per_replicate": {f"{p}/{s}": [b, a] for (p, s), (b, a) in vals.items()},
                             "change": _est(change)}
-    if {"flawed", "control"} <= changes.keys():
-        did_bounds = (None, None) if change_bounds[0] is None else (2 * change_bounds[0], 2 * change_bounds[1])
-        did = paired_cluster_estimate(changes["flawed"], changes["control"], bounds=did_bounds,
-                                      what="flawed change − control change")
-        out["did"] = _est(did)
+    did_bounds = (None, None) if change_bounds[0] is None else (2 * change_bounds[0], 2 * change_bounds[1])
+    for other, key in (("control", "did"), ("expert", "did_expert")):
+        if {"flawed", other} <= changes.keys():
+            did = paired_cluster_estimate(changes["flawed"], changes[other], bounds=did_bounds,
+                                          what=f"flawed change − {other} change")
+            out[key] = _est(did)
     return out
 
 
@@ -161,7 +179,7 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     rows = read_rows(run_dir / "metrics.jsonl")
     items = items_of(run_dir)
-    arms = sorted({r["arm"] for r in rows}, key=lambda a: (a != "flawed", a != "control", a))
+    arms = sorted({r["arm"] for r in rows}, key=lambda a: (ARM_ORDER.index(a) if a in ARM_ORDER else 9, a))
     measures = []
     for i, m in enumerate(story.measures):
         res = _measure(rows, items, arms, story, m)
@@ -173,6 +191,7 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
     secondary = [r for r in measures[1:] if "did" in r]
     for r, p in zip(secondary, holm([r["did"]["p"] for r in secondary]), strict=True):
         r["did"]["p_holm"] = p
+    outcomes = [{**_measure(rows, items, arms, story, m), "key": m.key, "label": m.label} for m in OUTCOMES]
     confirmatory, why = is_confirmatory(run_dir)
     replicates = sorted({_unit(r) for r in rows})
     out = {
@@ -182,6 +201,8 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
         "optimizer": story.optimizer,
         "arms": arms,
         "measures": measures,
+        "outcomes": outcomes,
+        "samples": samples_of(run_dir, arms, story.optimizer),
         "replicates": [list(u) for u in replicates],
         "pretrain_seeds": sorted({p for p, _ in replicates}),
         "seeds": sorted({s for _, s in replicates}),
@@ -189,6 +210,23 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
         "status_reason": why,
     }
     out["verdict"] = verdict(out)
+    return out
+
+
+def samples_of(run_dir: Path, arms: list[str], optimizer: str, per_arm: int = 3) -> dict[str, Any]:
+    """Per arm, the first ``per_arm`` saved answers of its first replicate before (the initial policy) and
+    after (``optimizer``'s last checkpoint): the same tasks, so the change is visible answer by answer."""
+    out: dict[str, Any] = {}
+    for arm in arms:
+        paths = sorted((run_dir / "arms" / arm).glob("seed-*/samples.jsonl"))
+        rows = next((r for r in (read_rows(p) for p in paths) if r), None) if paths else None
+        if not rows:
+            continue
+        last = _final_step(rows, optimizer)
+        before = [r for r in rows if r["optimizer"] == "initial"][:per_arm]
+        after = [r for r in rows if r["optimizer"] == optimizer and r["step"] == last][:per_arm]
+        out[arm] = {"pretrain_seed": rows[0].get("pretrain_seed", 0), "seed": rows[0]["seed"],
+                    "step": last, "before": before, "after": after}
     return out
 
 
