@@ -6,6 +6,8 @@ comparisons; never live objects), computes the scenario's results on the one sta
 wrote. One registry, keyed by what a run is:
 
 * a story (``oversight_lab.scenarios.stories.STORIES``): :mod:`oversight_lab.analyses.stories`;
+* a story's dose–response run (every arm ``dose-<i>``, from ``oversight-lab run STORY --dose``):
+  :mod:`oversight_lab.analyses.dose`;
 * a protocol scenario (``config.protocol.analysis``): :mod:`oversight_lab.analyses.protocols`.
 
 Sweep analyses (``gao``, ``coste``) read a sweep directory and are registered in
@@ -25,13 +27,14 @@ __all__ = ["analyse_run", "analysis_kind", "read_analysis"]
 
 
 def analysis_kind(config: dict[str, Any]) -> str | None:
-    """``"story"``, ``"protocol"`` or None: which analysis a run's config calls for."""
+    """``"story"``, ``"dose"``, ``"protocol"`` or None: which analysis a run's config calls for."""
     from oversight_lab.scenarios.stories import STORIES
 
     if config.get("protocol", {}).get("analysis"):
         return "protocol"
     if config.get("scenario") in STORIES:
-        return "story"
+        arms = config.get("arms") or {}
+        return "dose" if arms and all(a.startswith("dose-") for a in arms) else "story"
     return None
 
 
@@ -42,13 +45,21 @@ def _story(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     return analyse_story(STORIES[config["scenario"]], run_dir)
 
 
+def _dose(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    from oversight_lab.analyses.dose import analyse_dose
+    from oversight_lab.scenarios.stories import STORIES
+
+    return analyse_dose(STORIES[config["scenario"]], run_dir)
+
+
 def _protocol(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     from oversight_lab.analyses.protocols import analyse
 
     return analyse(run_dir)
 
 
-ANALYSES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {"story": _story, "protocol": _protocol}
+ANALYSES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {
+    "story": _story, "dose": _dose, "protocol": _protocol}
 
 
 def analyse_run(run_dir: str | Path) -> dict[str, Any] | None:

@@ -40,8 +40,8 @@ from oversight_lab.runs.rundir import read_rows
 from oversight_lab.scenarios.stories import STORIES, Measure, Story
 
 __all__ = [
-    "ARM_ORDER", "OUTCOMES", "analyse_stories", "analyse_story", "is_confirmatory", "items_of", "replicate_values",
-    "samples_of", "verdict",
+    "ARM_ORDER", "OUTCOMES", "analyse_stories", "analyse_story", "estimate_dict", "is_confirmatory", "items_of",
+    "replicate_values", "samples_of", "significant", "verdict",
 ]
 
 ARM_ORDER = ("flawed", "control", "expert")  # the flawed arm, control A (primary contrast), control B
@@ -108,7 +108,7 @@ def replicate_values(
     return out
 
 
-def _est(e: Estimate) -> dict[str, Any]:
+def estimate_dict(e: Estimate) -> dict[str, Any]:
     return {"value": e.value, "lo": e.lo, "hi": e.hi, "p": e.p_value, "n_units": e.n_units, "unit": e.unit,
             "method": e.method, "per_unit": list(e.spread)}
 
@@ -131,17 +131,17 @@ def _measure(rows: list[dict], items: list[dict], arms: list[str], story: Story,
         out["arms"][arm] = {"before": before.value, "after": after.value, "after_lo": after.lo,
                             "after_hi": after.hi, "n_replicates": len(vals),
                             "per_replicate": {f"{p}/{s}": [b, a] for (p, s), (b, a) in vals.items()},
-                            "change": _est(change)}
+                            "change": estimate_dict(change)}
     did_bounds = (None, None) if change_bounds[0] is None else (2 * change_bounds[0], 2 * change_bounds[1])
     for other, key in (("control", "did"), ("expert", "did_expert")):
         if {"flawed", other} <= changes.keys():
             did = paired_cluster_estimate(changes["flawed"], changes[other], bounds=did_bounds,
                                           what=f"flawed change − {other} change")
-            out[key] = _est(did)
+            out[key] = estimate_dict(did)
     return out
 
 
-def _significant(m: Measure, d: dict[str, Any] | None) -> bool:
+def significant(m: Measure, d: dict[str, Any] | None) -> bool:
     """The estimate's interval excludes 0 in the failure's direction and its size is at least ``min_effect``."""
     if not d or any(math.isnan(d.get(k, float("nan"))) for k in ("lo", "hi")):
         return False
@@ -154,11 +154,11 @@ def _status(m: Measure, res: dict[str, Any]) -> str:
     flawed, control = res["arms"].get("flawed"), res["arms"].get("control")
     if flawed is None:
         return "n/a"
-    if not _significant(m, flawed["change"]):
+    if not significant(m, flawed["change"]):
         return "none"
-    if _significant(m, res.get("did")):
+    if significant(m, res.get("did")):
         return "emerged"
-    return "both" if control is not None and _significant(m, control["change"]) else "flawed_only"
+    return "both" if control is not None and significant(m, control["change"]) else "flawed_only"
 
 
 def is_confirmatory(run_dir: Path) -> tuple[bool, str]:
@@ -197,6 +197,7 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
     out = {
         "name": story.name,
         "failure": story.failure,
+        "question": story.question,
         "description": story.scenario.description,
         "optimizer": story.optimizer,
         "arms": arms,

@@ -29,7 +29,7 @@ def headline_lines(analysis: dict | None) -> list[str]:
     """The lines a terminal prints for an analysis: a story's verdict, a protocol's headlines."""
     if not analysis:
         return []
-    if analysis.get("kind") == "story":
+    if analysis.get("kind") in ("story", "dose"):
         return [analysis["verdict"]]
     from oversight_lab.report.protocols import headline_lines as protocol_lines
 
