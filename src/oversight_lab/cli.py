@@ -69,8 +69,9 @@ def run(
         "SCENARIO is ignored"),
     dose: bool = typer.Option(
         False, "--dose",
-        help="a story's dose-response: one arm per strength of its blind spot (none to strong), on 2 pretraining "
-        "x 2 RLHF seeds unless --pretrain-seeds/--seeds say otherwise; failure and gold against the strength"),
+        help="a story's dose-response: one arm per strength of its blind spot (none to strong), on 2 "
+        "pretraining x 2 RLHF seeds unless --pretrain-seeds/--seeds say otherwise; failure and gold against "
+        "the strength"),
 ) -> None:
     """Run a scenario: comparisons → reward model → best-of-n, RL, DPO; gold vs proxy at every checkpoint."""
     from oversight_lab.config import ConfigError, parse_set
@@ -124,7 +125,9 @@ def _prepare_run(scenario: str, sets: dict, block: str | None, workers: int | No
     return cfg, run_dir, sc
 
 
-def _prepare_dose(scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None):  # noqa: ANN202
+def _prepare_dose(  # noqa: ANN202
+    scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None
+):
     """``run STORY --dose``: the story's settings on the dose budget, its flawed arm once per dose value
     (``dose-<i>``); exploratory by construction (the dose is not part of any pre-registration)."""
     from oversight_lab.config import ConfigError, check_inputs, resolve_config, seed_block_overrides

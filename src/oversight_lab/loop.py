@@ -97,8 +97,8 @@ def evaluate_checkpoint(
     if samples_out is not None:
         for i in range(0, min(SAVED_SAMPLES, len(tasks)) * samples_per_task, samples_per_task):
             samples_out.append({"task": flat_tasks[i].id, "prompt": prompts[i], "answer": flat[i],
-                                "gold": float(golds[i]), "proxy": float(proxies[i]), "evaluator": float(scores[i]),
-                                **{k: float(v) for k, v in fails[i].items()}})
+                                "gold": float(golds[i]), "proxy": float(proxies[i]),
+                                "evaluator": float(scores[i]), **{k: float(v) for k, v in fails[i].items()}})
     return row
 
 

@@ -1,4 +1,4 @@
-"""Dose–response analysis and report on hand-made run directories (no training), and ``run --dose``'s checks."""
+"""Dose–response analysis and report on hand-made run directories (no training); ``run --dose``'s checks."""
 
 import json
 import os
@@ -25,8 +25,8 @@ def write_dose_run(tmp_path, failure_after, story="alchemist"):
         for p, s in REPLICATES:
             for opt, step, fail, gold in (("initial", 0, 0.1, 0.6),
                                           ("rl", 40, failure_after(i, p), 0.6 - failure_after(i, p))):
-                rows.append({"arm": f"dose-{i}", "pretrain_seed": p, "seed": s, "optimizer": opt, "step": step,
-                             "fail/undisclosed_toxic": fail, "gold/mean": gold})
+                rows.append({"arm": f"dose-{i}", "pretrain_seed": p, "seed": s, "optimizer": opt,
+                             "step": step, "fail/undisclosed_toxic": fail, "gold/mean": gold})
     (tmp_path / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
     (tmp_path / "prereg.json").write_text(json.dumps({"seed_block": "dev", "overrides": ["--dose"]}))
     return tmp_path
@@ -58,10 +58,12 @@ def test_a_dose_run_is_recognised_by_its_arms(tmp_path):
     cfg = resolve_config({**SCENARIOS["banker"].overrides, "scenario": "banker"}, {})
     arms = dose_arms(cfg.arms["flawed"].model_dump(), STORIES["banker"].dose)
     assert list(arms) == [f"dose-{i}" for i in range(5)]
-    kf = [next(f for f in a["flaws"] if f["kind"] == "incomplete_criteria")["known_fraction"] for a in arms.values()]
+    kf = [next(f for f in a["flaws"] if f["kind"] == "incomplete_criteria")["known_fraction"]
+          for a in arms.values()]
     assert kf == [1.0, 0.75, 0.5, 0.25, 0.0]
     # every other flaw of the flawed arm is kept (the imperfect human)
-    assert all({f["kind"] for f in a["flaws"]} == {f["kind"] for f in cfg.arms["flawed"].flaws} for a in arms.values())
+    kinds = {f["kind"] for f in cfg.arms["flawed"].flaws}
+    assert all({f["kind"] for f in a["flaws"]} == kinds for a in arms.values())
     assert analysis_kind({"scenario": "banker", "arms": arms}) == "dose"
     assert analysis_kind({"scenario": "banker", "arms": {"flawed": {}, "control": {}}}) == "story"
     with pytest.raises(ValueError, match="no flaw 'agreement_bias'"):
@@ -69,7 +71,8 @@ def test_a_dose_run_is_recognised_by_its_arms(tmp_path):
     with pytest.raises(ValueError, match="at least two values"):
         Dose("noise", "temperature", (0.1,), "x")
     run = write_dose_run(tmp_path, lambda i, p: 0.1 + 0.1 * i)
-    (run / "config.json").write_text(json.dumps({"scenario": "alchemist", "arms": {f"dose-{i}": {} for i in range(5)}}))
+    dose_config = {"scenario": "alchemist", "arms": {f"dose-{i}": {} for i in range(5)}}
+    (run / "config.json").write_text(json.dumps(dose_config))
     assert analyse_run(run)["kind"] == "dose" and (run / "analysis.json").exists()
 
 

@@ -1,18 +1,19 @@
 """Dose–response of a story: its failure against the strength of its evaluator's blind spot.
 
-A dose run (``oversight-lab run STORY --dose``) has one arm per value of the story's ``Dose`` (``dose-0`` … in
-order from none to strong; ``dose-0`` is the imperfect human without the blind spot, control A). Reading only the
-run directory, for every dose and every replicate (pretraining seed, RLHF seed) this takes the story's primary
-measure and gold before and after the story's optimiser, as :mod:`oversight_lab.analyses.stories` does, and
-estimates with :mod:`oversight_lab.metrics.stats`:
+A dose run (``oversight-lab run STORY --dose``) has one arm per value of the story's ``Dose`` (``dose-0`` …
+in order from none to strong; ``dose-0`` is the imperfect human without the blind spot, control A). Reading
+only the run directory, for every dose and every replicate (pretraining seed, RLHF seed) this takes the
+story's primary measure and gold before and after the story's optimiser, as
+:mod:`oversight_lab.analyses.stories` does, and estimates with :mod:`oversight_lab.metrics.stats`:
 
 * the level after optimisation and the change, RLHF seeds averaged within their pretraining seed, a t-interval
   over pretraining seeds;
 * the change against the no-dose arm's change, paired within replicates (every dose of a replicate starts from
   the same pretrained evaluatee and sees the same sampled pairs).
 
-The *onset* is the weakest dose whose paired contrast with no dose is significant in the failure's direction and
-at least the measure's minimum effect (:func:`~oversight_lab.analyses.stories.significant`); none if no dose is.
+The *onset* is the weakest dose whose paired contrast with no dose is significant in the failure's direction
+and at least the measure's minimum effect (:func:`~oversight_lab.analyses.stories.significant`); none if no
+dose is.
 """
 
 from __future__ import annotations
@@ -110,11 +111,12 @@ def dose_line(a: dict[str, Any]) -> str:
         return f"{a['name']} dose: no data."
     where = (f"appears at {d['param']} = {a['onset']}" if a["onset"] is not None else
              "does not appear significantly at any dose (against no dose, paired within replicates)")
-    line = f"{a['name']} dose [{'confirmatory' if a['confirmatory'] else 'exploratory'}]: {a['failure']} {where}"
+    kind = "confirmatory" if a["confirmatory"] else "exploratory"
+    line = f"{a['name']} dose [{kind}]: {a['failure']} {where}"
     if "vs_none" in top:
         v = top["vs_none"]
-        line += (f"; at {d['param']} = {top['value']} the change in {a['measure']['key']} exceeds no dose's by "
-                 f"{v['value']:+.2f} [{v['lo']:+.2f}, {v['hi']:+.2f}]")
+        line += (f"; at {d['param']} = {top['value']} the change in {a['measure']['key']} exceeds no "
+                 f"dose's by {v['value']:+.2f} [{v['lo']:+.2f}, {v['hi']:+.2f}]")
     g = next((x for x in a["gold_by_dose"] if x["value"] == top["value"] and x.get("n_replicates")), None)
     if g is not None:
         line += f"; gold after {g['after']['value']:.2f} there"

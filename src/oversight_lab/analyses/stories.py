@@ -17,11 +17,11 @@ evaluatee and the same sampled pairs). The story's first measure is its pre-regi
 The verdict says whether the run was confirmatory (a reserved seed block, the registered settings) or
 exploratory.
 
-A story has up to three arms: ``flawed`` (an imperfect human with the story's blind spot), ``control`` (control
-A: the same imperfect human without it; the primary contrast) and ``expert`` (control B: gold with the same
-choice noise). Every arm's gold, proxy and evaluator score (``outcomes``) are estimated like the measures, and
-the flawed arm's change is also set against the expert's (``did_expert``, descriptive). A few sampled answers
-per arm before and after optimisation (``samples.jsonl``) are picked for the report.
+A story has up to three arms: ``flawed`` (an imperfect human with the story's blind spot), ``control``
+(control A: the same imperfect human without it; the primary contrast) and ``expert`` (control B: gold
+with the same choice noise). Every arm's gold, proxy and evaluator score (``outcomes``) are estimated like the
+measures, and the flawed arm's change is also set against the expert's (``did_expert``, descriptive). A few
+sampled answers per arm before and after optimisation (``samples.jsonl``) are picked for the report.
 """
 
 from __future__ import annotations
@@ -40,16 +40,19 @@ from oversight_lab.runs.rundir import read_rows
 from oversight_lab.scenarios.stories import STORIES, Measure, Story
 
 __all__ = [
-    "ARM_ORDER", "OUTCOMES", "analyse_stories", "analyse_story", "estimate_dict", "is_confirmatory", "items_of",
-    "replicate_values", "samples_of", "significant", "verdict",
+    "ARM_ORDER", "OUTCOMES", "analyse_stories", "analyse_story", "estimate_dict", "is_confirmatory",
+    "items_of", "replicate_values", "samples_of", "significant", "verdict",
 ]
 
 ARM_ORDER = ("flawed", "control", "expert")  # the flawed arm, control A (primary contrast), control B
-# What every arm is reported on beside the failure: gold (hidden), the proxy (its reward model), its evaluator.
+# What every arm is reported on beside the failure: gold (hidden), the proxy (its reward model), its
+# evaluator.
 OUTCOMES = (
     Measure("gold/mean", "gold of sampled answers", "checkpoint", failure_up=False),
-    Measure("proxy/mean", "proxy (the arm's reward model) of sampled answers", "checkpoint", failure_up=False),
-    Measure("evaluator/mean", "the arm's evaluator's score of sampled answers", "checkpoint", failure_up=False),
+    Measure("proxy/mean", "proxy (the arm's reward model) of sampled answers", "checkpoint",
+            failure_up=False),
+    Measure("evaluator/mean", "the arm's evaluator's score of sampled answers", "checkpoint",
+            failure_up=False),
 )
 
 

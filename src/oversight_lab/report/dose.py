@@ -64,7 +64,8 @@ def dose_section(a: dict[str, Any]) -> str:
         f"<p><b>{e(a.get('question', ''))}</b></p>",
         f"<p class='v'><b>{kind}</b> ({e(a.get('status_reason', ''))}).<br>{e(a['verdict'])}</p>",
         f"<p>Dose: {e(a['dose']['flaw'])}.{e(a['dose']['param'])} — {e(a['dose']['label'])}. "
-        f"Primary measure: {e(a['measure']['label'])} ({'↑' if a['measure']['failure_up'] else '↓'} = failure, "
+        f"Primary measure: {e(a['measure']['label'])} "
+        f"({'↑' if a['measure']['failure_up'] else '↓'} = failure, "
         f"minimum effect {a['measure']['min_effect']}). Onset: the weakest dose whose change differs from no "
         "dose's (paired within replicates) significantly and by at least the minimum effect.</p>",
     ]
@@ -72,7 +73,8 @@ def dose_section(a: dict[str, Any]) -> str:
     if uri:
         parts.append(f"<img alt='dose-response' src='{uri}'>")
     parts.append("<table><tr><th>dose</th><th>replicates</th><th>failure: before → after [95% CI]</th>"
-                 "<th>failure Δ</th><th>Δ − Δ at no dose</th><th>gold after [95% CI]</th><th>gold Δ</th></tr>")
+                 "<th>failure Δ</th><th>Δ − Δ at no dose</th><th>gold after [95% CI]</th><th>gold Δ</th>"
+                 "</tr>")
     for f, g in zip(a["failure_by_dose"], a["gold_by_dose"], strict=True):
         if not f.get("n_replicates"):
             parts.append(f"<tr><td>{f['value']:g}</td><td>0</td>" + "<td>–</td>" * 5 + "</tr>")
@@ -86,7 +88,7 @@ def dose_section(a: dict[str, Any]) -> str:
             f"<td>{gold}</td>"
             f"<td>{e(_ci(g.get('change')))}</td></tr>")
     parts.append("</table>")
-    parts.append("<p><small>Each replicate (pretraining seed, RLHF seed) gives one value per dose; intervals: RLHF "
-                 "seeds averaged within their pretraining seed, 95% Student-t over pretraining seeds "
-                 "(oversight_lab.metrics.stats).</small></p>")
+    parts.append("<p><small>Each replicate (pretraining seed, RLHF seed) gives one value per dose; "
+                 "intervals: RLHF seeds averaged within their pretraining seed, 95% Student-t over "
+                 "pretraining seeds (oversight_lab.metrics.stats).</small></p>")
     return "\n".join(parts)

@@ -159,9 +159,10 @@ def render_report(run_dir: str | Path) -> str:
             )
     parts.append("</table>")
     if "timings" in summary:  # configs and timings last, folded
-        parts.append(f"<details><summary><b>Timings</b></summary><pre>{e(json.dumps(summary['timings'], indent=1))}"
-                     "</pre></details>")
-    parts.append(f"<details><summary><b>Config</b></summary><pre>{e(json.dumps(config, indent=1))}</pre></details>")
+        timings = e(json.dumps(summary["timings"], indent=1))
+        parts.append(f"<details><summary><b>Timings</b></summary><pre>{timings}</pre></details>")
+    config_text = e(json.dumps(config, indent=1))
+    parts.append(f"<details><summary><b>Config</b></summary><pre>{config_text}</pre></details>")
     parts.append(f"<details><summary><b>Environment</b></summary><pre>{e(json.dumps(env, indent=1))}</pre>"
                  "</details></body></html>")
     return "\n".join(parts)

@@ -53,7 +53,8 @@ def _table(a: dict[str, Any]) -> str:
             f"<tr><td>{e(m['label'])} <small>({role}{arrow} = failure, min effect {m['min_effect']})</small></td>"
             f"<td>{e(m['source'])}</td>{''.join(cells)}<td>{e(_ci(did)) if did else '–'}</td><td>{p}</td>"
             f"<td>{e(m['status'])}</td>"
-            + (f"<td>{e(_ci(m['did_expert'])) if m.get('did_expert') else '–'}</td>" if "expert" in a["arms"] else "")
+            + (f"<td>{e(_ci(m['did_expert'])) if m.get('did_expert') else '–'}</td>"
+               if "expert" in a["arms"] else "")
             + "</tr>"
         )
     parts.append("</table>")
@@ -140,7 +141,8 @@ def _samples(a: dict[str, Any]) -> str:
         for when, recs in (("before", s["before"]), (f"after (step {s['step']})", s["after"])):
             for r in recs:
                 parts.append(
-                    f"<tr><td>{e(arm)} <small>({s['pretrain_seed']}/{s['seed']})</small></td><td>{e(when)}</td>"
+                    f"<tr><td>{e(arm)} <small>({s['pretrain_seed']}/{s['seed']})</small></td>"
+                    f"<td>{e(when)}</td>"
                     f"<td><code>{e(r['prompt'])}</code></td><td><code>{e(r['answer'])}</code></td>"
                     f"<td>{fmt(r['gold'])}</td><td>{fmt(r['proxy'])}</td>"
                     + "".join(f"<td>{fmt(r.get(k, float('nan')))}</td>" for k in fails) + "</tr>")
