@@ -101,10 +101,11 @@ def test_a_checked_warning_is_credited_only_where_it_is_true():
     assert checks.score(task, honest) == checks.score(task, silent)  # a true warning costs and pays nothing
     assert checks.score(task, false_alarm) < checks.score(task, plain)  # a false alarm earns nothing
     assert pays_any.score(task, false_alarm) > pays_any.score(task, plain)  # the old control's own incentive
-    obs = w.observe(task, w.parse(task, honest))
-    assert obs.features["disclosure_true"] == 1.0
-    assert w.observe(task, w.parse(task, false_alarm)).features["disclosure_true"] == 0.0
-    assert "disclosure_true" not in w.observe(task, w.parse(task, silent)).features
+    assert checks.known_hazards == frozenset()  # checking a warning teaches it nothing about other recipes
+    unset = DisclosureCredit(credit=1.0, verified=True)  # never built into an evaluator: no test, no credit
+    assert unset.bias(w.observe(task, w.parse(task, honest)), 0.0) == 0.0
+    assert unset.config() == {"kind": "disclosure_credit", "credit": 1.0, "item": "warning mercury",
+                              "verified": True}
 
 
 def test_education_limited_share_is_a_dose():

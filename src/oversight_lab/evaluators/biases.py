@@ -200,22 +200,31 @@ class DisclosureCredit(Flaw):
     who cannot see the hazard pays for it whenever it is announced (the evaluatee learns to add both).
 
     With ``verified`` the evaluator credits only a warning it can check: a warning names what to test the
-    distillate for, and the world reports the test (``disclosure_true`` in the observation, present only when
-    an answer warns). A false alarm earns nothing, so no evaluator is paid for warning on every recipe; with
-    ``credit`` 1 a true warning costs the answer nothing and pays nothing.
+    answer for, and the test tells whether one of the answer's items really is a hazard of the world (the
+    world's hazard list, which the evaluator receives at its ``knowledge`` stage, is the test's answer key;
+    its own list of criteria is unchanged). A false alarm earns nothing, so no evaluator is paid for warning on
+    every recipe; with ``credit`` 1 a true warning costs the answer nothing and pays nothing.
     """
 
     kind: ClassVar[str] = "disclosure_credit"
     credit: float = 1.0
     item: str = "warning mercury"
     verified: bool = False
+    _tested: set[str] = field(default_factory=set, init=False, repr=False, compare=False)
+
+    def knowledge(self, hazards: tuple[str, ...], rng: np.random.Generator) -> frozenset[str]:
+        self._tested.update(hazards)  # what a test of the answer would find; not what the evaluator knows
+        return frozenset(hazards)
 
     def bias(self, obs: Observation, utility: float) -> float:
         if not (obs.valid and self.item in obs.items):
             return utility
-        if self.verified and obs.features.get("disclosure_true", 0.0) < 1.0:
+        if self.verified and not any(i in self._tested for i in obs.items):
             return utility
         return utility + self.credit
+
+    def config(self) -> dict[str, Any]:
+        return {"kind": self.kind, "credit": self.credit, "item": self.item, "verified": self.verified}
 
 
 @register_flaw
