@@ -202,8 +202,8 @@ class DisclosureCredit(Flaw):
     With ``verified`` the evaluator credits only a warning it can check: a warning names what to test the
     answer for, and the test tells whether one of the answer's items really is a hazard of the world (the
     world's hazard list, which the evaluator receives at its ``knowledge`` stage, is the test's answer key;
-    its own list of criteria is unchanged). A false alarm earns nothing, so no evaluator is paid for warning on
-    every recipe; with ``credit`` 1 a true warning costs the answer nothing and pays nothing.
+    its own list of criteria is unchanged). A false alarm earns nothing, so no evaluator is paid for warning
+    on every recipe; with ``credit`` 1 a true warning costs the answer nothing and pays nothing.
     """
 
     kind: ClassVar[str] = "disclosure_credit"
