@@ -40,6 +40,7 @@ from oversight_lab.reward.bradley_terry import (
 )
 from oversight_lab.reward.config import RewardModelConfig
 from oversight_lab.worlds.base import Task, World, make_world
+from oversight_lab.worlds.heldout import HeldOutContexts
 
 __all__ = ["ArmResult", "build_evaluator", "evaluate_checkpoint", "run_arm", "seed_everything"]
 
@@ -94,12 +95,32 @@ def evaluate_checkpoint(
         row[key] = float(np.mean([f[key] for f in fails]))
     if hasattr(world, "derived_metrics"):  # optional world hook: rates conditioned on the task, gaps
         row.update(world.derived_metrics(row))
+    row.update(_rated_unrated(world, flat_tasks, golds, fails))
     if samples_out is not None:
         for i in range(0, min(SAVED_SAMPLES, len(tasks)) * samples_per_task, samples_per_task):
             samples_out.append({"task": flat_tasks[i].id, "prompt": prompts[i], "answer": flat[i],
                                 "gold": float(golds[i]), "proxy": float(proxies[i]),
                                 "evaluator": float(scores[i]), **{k: float(v) for k, v in fails[i].items()}})
     return row
+
+
+def _rated_unrated(world: World, flat_tasks: list[Task], golds: list[float],
+                   fails: list[dict[str, float]]) -> dict[str, float]:
+    """Gold and failure metrics on the tasks whose context the evaluator rated and on those it never saw
+    (``rated/…``, ``unrated/…``), when the eval tasks say which they are (``eval.unrated_fraction``)."""
+    out: dict[str, float] = {}
+    flags = [t.spec.get("rated") for t in flat_tasks]
+    for name, want in (("rated", True), ("unrated", False)):
+        idx = [i for i, f in enumerate(flags) if f is want]
+        if not idx:
+            continue
+        sub = {"gold/mean": float(np.mean([golds[i] for i in idx]))}
+        for key in fails[0]:
+            sub[key] = float(np.mean([fails[i][key] for i in idx]))
+        if hasattr(world, "derived_metrics"):
+            sub.update(world.derived_metrics(sub))
+        out.update({f"{name}/{k}": v for k, v in sub.items()})
+    return out
 
 
 def _pairs(policy: Policy, tasks: list[Task], seed: int) -> list[tuple[Task, str, str]]:
@@ -123,9 +144,10 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    world = make_world(cfg.world, **cfg.world_params)
+    base_world = make_world(cfg.world, **cfg.world_params)  # what the evaluatee is pretrained on
+    world = HeldOutContexts(base_world, cfg.eval.unrated_fraction) if cfg.eval.unrated_fraction else base_world
     pretrain_seed = cfg.tiny.seed if cfg.policy == "tiny" else 0  # an hf: policy is one pretrained model
-    initial, init_dir = load_policy(cfg, world, out_dir / "checkpoints" / "initial")
+    initial, init_dir = load_policy(cfg, base_world, out_dir / "checkpoints" / "initial")
     evaluator = build_evaluator(world, cfg.arms[arm], seed, name=arm)
     eval_tasks = world.tasks("eval", cfg.eval.n_tasks, seed=10_000)  # the same held-out tasks for every run
     rows: list[dict[str, Any]] = []
@@ -144,7 +166,7 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     # 3. The proxy: a Bradley–Terry reward model (ensemble) on the evaluator's comparisons.
     progress("reward model", 0, 1)
     t0 = time.perf_counter()
-    rm_dir, rm_tok = _reward_backbone(cfg, world, init_dir, initial)
+    rm_dir, rm_tok = _reward_backbone(cfg, base_world, init_dir, initial)
     rm = _trained_reward_model(rm_dir, rm_tok, train_cmp, cfg.reward, seed)
     rm_metrics = _reward_model_accuracy(rm, hold_cmp, world)
     (out_dir / "reward_model.json").write_text(json.dumps({**rm_metrics, "train_log": rm.train_log}, indent=1))

@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -195,6 +196,7 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
     for r, p in zip(secondary, holm([r["did"]["p"] for r in secondary]), strict=True):
         r["did"]["p_holm"] = p
     outcomes = [{**_measure(rows, items, arms, story, m), "key": m.key, "label": m.label} for m in OUTCOMES]
+    generalisation = _rated_vs_unrated(rows, items, arms, story)
     confirmatory, why = is_confirmatory(run_dir)
     replicates = sorted({_unit(r) for r in rows})
     out = {
@@ -206,6 +208,7 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
         "arms": arms,
         "measures": measures,
         "outcomes": outcomes,
+        "generalisation": generalisation,
         "samples": samples_of(run_dir, arms, story.optimizer),
         "replicates": [list(u) for u in replicates],
         "pretrain_seeds": sorted({p for p, _ in replicates}),
@@ -214,6 +217,27 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
         "status_reason": why,
     }
     out["verdict"] = verdict(out)
+    return out
+
+
+def _rated_vs_unrated(rows: list[dict], items: list[dict], arms: list[str], story: Story) -> list[dict[str, Any]]:
+    """Each checkpoint measure (and gold) read on eval tasks whose context the evaluator rated and on those it
+    never saw (``eval.unrated_fraction``), flawed vs control on each; ``where`` says where the failure showed:
+    ``rated``, ``unrated``, ``both`` or ``neither`` (its flawed − control difference significant there)."""
+    keys = [m for m in story.measures if m.source == "checkpoint"]
+    if not any(m.key == "gold/mean" for m in keys):
+        keys.append(OUTCOMES[0])
+    out = []
+    for m in keys:
+        if not any(f"rated/{m.key}" in r for r in rows):
+            continue
+        res: dict[str, Any] = {"key": m.key, "label": m.label, "failure_up": m.failure_up,
+                               "min_effect": m.min_effect}
+        for ctx in ("rated", "unrated"):
+            res[ctx] = _measure(rows, items, arms, story, replace(m, key=f"{ctx}/{m.key}"))
+        shown = [ctx for ctx in ("rated", "unrated") if significant(m, res[ctx].get("did"))]
+        res["where"] = {2: "both", 0: "neither"}.get(len(shown), shown[0] if shown else "neither")
+        out.append(res)
     return out
 
 

@@ -150,6 +150,33 @@ def _samples(a: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _generalisation(a: dict[str, Any]) -> str:
+    """Each failure on contexts the evaluator rated and on contexts it never saw, side by side."""
+    e = html.escape
+    gen = a.get("generalisation") or []
+    if not gen:
+        return ""
+    parts = ["<h3>Rated vs never-rated contexts</h3><p><small>Eval tasks whose context (fact, else prompt) "
+             "the evaluator rated and the optimiser trained on, against tasks from contexts held out of every "
+             "training split (<code>eval.unrated_fraction</code>). <i>where</i>: where flawed − control is "
+             "significant and at least the minimum effect.</small></p>"
+             "<table><tr><th>measure</th>"
+             + "".join(f"<th>{e(arm)}: rated Δ</th><th>{e(arm)}: unrated Δ</th>" for arm in a["arms"])
+             + "<th>flawed − control, rated</th><th>flawed − control, unrated</th><th>where</th></tr>"]
+    for g in gen:
+        cells = []
+        for arm in a["arms"]:
+            for ctx in ("rated", "unrated"):
+                d = g[ctx]["arms"].get(arm)
+                cells.append("<td>–</td>" if d is None else
+                             f"<td>{fmt(d['before'])} → {fmt(d['after'])}, {e(_ci(d['change']))}</td>")
+        dids = "".join(f"<td>{e(_ci(g[ctx]['did'])) if g[ctx].get('did') else '–'}</td>"
+                       for ctx in ("rated", "unrated"))
+        parts.append(f"<tr><td>{e(g['label'])}</td>{''.join(cells)}{dids}<td><b>{e(g['where'])}</b></td></tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
 def story_section(a: dict[str, Any], run_dir: str | Path, link: str | None = None) -> str:
     """One story: its question, the pre-registered primary measure and verdict, every arm's failure, gold and
     proxy, sampled answers before and after, the curves, then every measure."""
@@ -167,6 +194,7 @@ def story_section(a: dict[str, Any], run_dir: str | Path, link: str | None = Non
         f"<b>{kind}</b> ({e(a.get('status_reason', ''))}).<br>{e(a['verdict'])}</p>",
         f"<p>{e(a['description'])}</p>",
         _arms_table(a, run_dir),
+        _generalisation(a),
         _samples(a),
     ]
     if (run_dir / "metrics.jsonl").exists():
