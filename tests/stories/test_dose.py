@@ -93,3 +93,23 @@ def test_dose_bad_input(tmp_path, args, message):
     assert res.returncode == 2, res.stderr
     assert message in res.stderr and len(res.stderr.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_run_dose_writes_a_curve(tmp_path):
+    """``run omission --dose`` on one replicate and a tiny budget: one arm per dose, the analysis, the plot."""
+    out = tmp_path / "dose"
+    res = subprocess.run(
+        [sys.executable, "-m", "oversight_lab.cli", "run", "omission", "--dose", "--pretrain-seeds", "1",
+         "--seeds", "1", "--set", "rl.steps=10", "--set", "bon.pool_size=8", "--set", "bon.n_tasks=8",
+         "--set", "eval.n_tasks=8", "--set", "feedback.n_comparisons=200", "--set", "reward.steps=30",
+         "--quiet", "--out", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=1800, env=os.environ.copy())
+    assert res.returncode == 0, res.stderr[-2000:]
+    a = json.loads((out / "analysis.json").read_text())
+    assert a["kind"] == "dose" and [d["value"] for d in a["failure_by_dose"]] == [1.0, 0.75, 0.5, 0.25, 0.0]
+    assert all(d["n_replicates"] == 1 for d in a["failure_by_dose"])
+    assert json.loads((out / "prereg.json").read_text())["overrides"][-1] == "--dose"
+    report = (out / "report.html").read_text()
+    assert "dose–response" in report and "data:image/png;base64," in report and a["verdict"] in report
+    assert "omission dose [exploratory]" in res.stdout

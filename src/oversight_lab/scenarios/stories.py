@@ -153,9 +153,10 @@ register_scenario(
     Scenario(
         name="banker",
         description=(
-            "Scenario 1 of the essay: an evaluator who judges the short horizon (yield) only, against one "
-            "who "
-            "knows how every asset behaves in a crisis; tail-risk exposure and gold vs proxy."
+            "Scenario 1 of the essay: an imperfect evaluator (noise, careless flips, fatigue; never learned "
+            "that a short bet on housing gains in a crisis) who judges the short horizon (yield) only, against "
+            "the same evaluator who knows how the housing products behave in a crisis, and the expert; "
+            "tail-risk exposure and gold vs proxy."
         ),
         sources=("the essay, 'Scenario 1 (the unintentional catastrophe)'",),
         overrides={
@@ -173,8 +174,9 @@ register_scenario(
     Scenario(
         name="sycophant",
         description=(
-            "Sycophancy: an evaluator who likes agreement and flattery, against one who only checks the "
-            "facts; agreement with a wrong user, consistency across users, flips under push-back."
+            "Sycophancy: an imperfect evaluator (knows three facts in four; noise, careless flips, fatigue) "
+            "who likes agreement and flattery, against the same evaluator who only checks the facts it knows, "
+            "and the expert; agreement with a wrong user, consistency across users, flips under push-back."
         ),
         sources=(
             "Perez et al. 2022",
@@ -197,7 +199,8 @@ register_scenario(
         name="sandbagger",
         description=(
             "Sandbagging: users who signal little education cannot check answers and like confident ones; "
-            "the control checks every answer. Accuracy gap between personas before and after RLHF."
+            "control A is the same imperfect evaluator (knows three facts in four; noise, flips, fatigue) "
+            "for every user, control B the expert. Accuracy gap between personas before and after RLHF."
         ),
         sources=("Perez et al. 2022", "Poole-Dayan et al. 2024", "the essay, on sandbagging"),
         overrides={
@@ -215,9 +218,9 @@ register_scenario(
     Scenario(
         name="overconfident",
         description=(
-            "Calibration: answers state a confidence; an evaluator who rewards confident-sounding answers, "
-            "against one who scores confidence with a proper (logarithmic) rule. ECE and Brier before and after "
-            "RLHF."
+            "Calibration: answers state a confidence; an imperfect evaluator (knows three facts in four; "
+            "noise, flips, fatigue) who rewards confident-sounding answers, against the same evaluator scoring "
+            "confidence with a proper (logarithmic) rule, and the expert. ECE and Brier before and after RLHF."
         ),
         sources=("OpenAI 2023, GPT-4 technical report, fig. 8", "the essay, note 2 (Bowman et al. 2022)"),
         overrides={
