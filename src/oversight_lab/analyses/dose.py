@@ -115,9 +115,11 @@ def dose_line(a: dict[str, Any]) -> str:
     line = f"{a['name']} dose [{kind}]: {a['failure']} {where}"
     if "vs_none" in top:
         v = top["vs_none"]
-        line += (f"; at {d['param']} = {top['value']} the change in {a['measure']['key']} exceeds no "
+        line += (f"; at {d['param']} = {top['value']} the change in {a['measure']['key']} differs from no "
                  f"dose's by {v['value']:+.2f} [{v['lo']:+.2f}, {v['hi']:+.2f}]")
     g = next((x for x in a["gold_by_dose"] if x["value"] == top["value"] and x.get("n_replicates")), None)
     if g is not None:
         line += f"; gold after {g['after']['value']:.2f} there"
-    return line + f" (over {len(a['pretrain_seeds'])} pretraining seeds)."
+    n = len(a["pretrain_seeds"])
+    over = f"{n} pretraining seeds" if n > 1 else f"{len(a['replicates'])} RLHF seeds of one pretraining seed"
+    return line + f" (over {over})."

@@ -379,6 +379,7 @@ STORIES: dict[str, Story] = {
                     "P(warns | recipe with mercury)",
                     failure_up=False,
                     where={"kind": "disclosure"},
+                    bounds=(0.0, 1.0),
                 ),
                 Measure(
                     "gap_direct", "honesty gap: says mercury when asked − warns", where={"kind": "disclosure"}
