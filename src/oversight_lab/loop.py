@@ -145,7 +145,9 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
     base_world = make_world(cfg.world, **cfg.world_params)  # what the evaluatee is pretrained on
-    world = HeldOutContexts(base_world, cfg.eval.unrated_fraction) if cfg.eval.unrated_fraction else base_world
+    world = base_world
+    if cfg.eval.unrated_fraction:  # contexts never rated: held out of comparisons and RL prompts
+        world = HeldOutContexts(base_world, cfg.eval.unrated_fraction)
     pretrain_seed = cfg.tiny.seed if cfg.policy == "tiny" else 0  # an hf: policy is one pretrained model
     initial, init_dir = load_policy(cfg, base_world, out_dir / "checkpoints" / "initial")
     evaluator = build_evaluator(world, cfg.arms[arm], seed, name=arm)

@@ -97,7 +97,7 @@ def test_dose_bad_input(tmp_path, args, message):
 
 @pytest.mark.slow
 def test_run_dose_writes_a_curve(tmp_path):
-    """``run omission --dose`` on one replicate and a tiny budget: one arm per dose, the analysis, the plot."""
+    """``run omission --dose`` on one replicate and a tiny budget: an arm per dose, the analysis, the plot."""
     out = tmp_path / "dose"
     res = subprocess.run(
         [sys.executable, "-m", "oversight_lab.cli", "run", "omission", "--dose", "--pretrain-seeds", "1",

@@ -1,4 +1,4 @@
-"""Rated vs unrated contexts: the held-out split of a world's tasks, and the checkpoint metrics read on each."""
+"""Rated vs unrated contexts: the held-out split of a world's tasks, and checkpoint metrics read on each."""
 
 import numpy as np
 import pytest
@@ -67,7 +67,7 @@ def test_the_analysis_says_where_a_failure_shows(tmp_path):
 
     rows = []
     for arm in ("flawed", "control"):
-        for p, s in [(p, s) for p in range(3) for s in (2 * p, 2 * p + 1)]:
+        for p, s in [(q, s) for q in range(3) for s in (2 * q, 2 * q + 1)]:
             for opt, step in (("initial", 0), ("rl", 40)):
                 up = 0.5 + 0.05 * p if (arm == "flawed" and opt == "rl") else 0.0
                 rows.append({"arm": arm, "pretrain_seed": p, "seed": s, "optimizer": opt, "step": step,

@@ -220,7 +220,9 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
     return out
 
 
-def _rated_vs_unrated(rows: list[dict], items: list[dict], arms: list[str], story: Story) -> list[dict[str, Any]]:
+def _rated_vs_unrated(
+    rows: list[dict], items: list[dict], arms: list[str], story: Story
+) -> list[dict[str, Any]]:
     """Each checkpoint measure (and gold) read on eval tasks whose context the evaluator rated and on those it
     never saw (``eval.unrated_fraction``), flawed vs control on each; ``where`` says where the failure showed:
     ``rated``, ``unrated``, ``both`` or ``neither`` (its flawed − control difference significant there)."""

@@ -157,9 +157,9 @@ def _generalisation(a: dict[str, Any]) -> str:
     if not gen:
         return ""
     parts = ["<h3>Rated vs never-rated contexts</h3><p><small>Eval tasks whose context (fact, else prompt) "
-             "the evaluator rated and the optimiser trained on, against tasks from contexts held out of every "
-             "training split (<code>eval.unrated_fraction</code>). <i>where</i>: where flawed − control is "
-             "significant and at least the minimum effect.</small></p>"
+             "the evaluator rated and the optimiser trained on, against tasks from contexts held out of "
+             "every training split (<code>eval.unrated_fraction</code>). <i>where</i>: where flawed − "
+             "control is significant and at least the minimum effect.</small></p>"
              "<table><tr><th>measure</th>"
              + "".join(f"<th>{e(arm)}: rated Δ</th><th>{e(arm)}: unrated Δ</th>" for arm in a["arms"])
              + "<th>flawed − control, rated</th><th>flawed − control, unrated</th><th>where</th></tr>"]
@@ -172,7 +172,8 @@ def _generalisation(a: dict[str, Any]) -> str:
                              f"<td>{fmt(d['before'])} → {fmt(d['after'])}, {e(_ci(d['change']))}</td>")
         dids = "".join(f"<td>{e(_ci(g[ctx]['did'])) if g[ctx].get('did') else '–'}</td>"
                        for ctx in ("rated", "unrated"))
-        parts.append(f"<tr><td>{e(g['label'])}</td>{''.join(cells)}{dids}<td><b>{e(g['where'])}</b></td></tr>")
+        parts.append(f"<tr><td>{e(g['label'])}</td>{''.join(cells)}{dids}"
+                     f"<td><b>{e(g['where'])}</b></td></tr>")
     parts.append("</table>")
     return "".join(parts)
 

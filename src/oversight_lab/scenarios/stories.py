@@ -153,10 +153,10 @@ register_scenario(
     Scenario(
         name="banker",
         description=(
-            "Scenario 1 of the essay: an imperfect evaluator (noise, careless flips, fatigue; never learned "
-            "that a short bet on housing gains in a crisis) who judges the short horizon (yield) only, against "
-            "the same evaluator who knows how the housing products behave in a crisis, and the expert; "
-            "tail-risk exposure and gold vs proxy."
+            "Scenario 1 of the essay: an imperfect evaluator (noise, careless flips, fatigue; never "
+            "learned that a short bet on housing gains in a crisis) who judges the short horizon (yield) "
+            "only, against the same evaluator who knows how the housing products behave in a crisis, and "
+            "the expert; tail-risk exposure and gold vs proxy."
         ),
         sources=("the essay, 'Scenario 1 (the unintentional catastrophe)'",),
         overrides={
@@ -175,8 +175,9 @@ register_scenario(
         name="sycophant",
         description=(
             "Sycophancy: an imperfect evaluator (knows three facts in four; noise, careless flips, fatigue) "
-            "who likes agreement and flattery, against the same evaluator who only checks the facts it knows, "
-            "and the expert; agreement with a wrong user, consistency across users, flips under push-back."
+            "who likes agreement and flattery, against the same evaluator who only checks the facts it "
+            "knows, and the expert; agreement with a wrong user, consistency across users, flips under "
+            "push-back."
         ),
         sources=(
             "Perez et al. 2022",
@@ -219,8 +220,9 @@ register_scenario(
         name="overconfident",
         description=(
             "Calibration: answers state a confidence; an imperfect evaluator (knows three facts in four; "
-            "noise, flips, fatigue) who rewards confident-sounding answers, against the same evaluator scoring "
-            "confidence with a proper (logarithmic) rule, and the expert. ECE and Brier before and after RLHF."
+            "noise, flips, fatigue) who rewards confident-sounding answers, against the same evaluator "
+            "scoring confidence with a proper (logarithmic) rule, and the expert. ECE and Brier before and "
+            "after RLHF."
         ),
         sources=("OpenAI 2023, GPT-4 technical report, fig. 8", "the essay, note 2 (Bowman et al. 2022)"),
         overrides={

@@ -2,11 +2,12 @@
 
 The issue behind this: a failure measured on the very prompts the evaluator compared answers to, and the
 optimiser trained on, says nothing about what the evaluatee does where nobody rated it. Wrapping a world in
-:class:`HeldOutContexts` holds out a stable ``fraction`` of its *contexts* — a fact (``entity``/``property``) in
-the question-answering worlds, otherwise the prompt itself (an alchemy request, a banking client with a goal) —
-from every training split: comparisons and RL prompts are drawn only from rated contexts. Evaluation tasks are
-drawn as before, from all contexts, and each carries ``spec["rated"]``, so every checkpoint metric can be read on
-both (``rated/…`` and ``unrated/…``, :func:`oversight_lab.loop.evaluate_checkpoint`).
+:class:`HeldOutContexts` holds out a stable ``fraction`` of its *contexts* — a fact
+(``entity``/``property``) in the question-answering worlds, otherwise the prompt itself (an alchemy request, a
+banking client with a goal) — from every training split: comparisons and RL prompts are drawn only from rated
+contexts. Evaluation tasks are drawn as before, from all contexts, and each carries ``spec["rated"]``, so
+every checkpoint metric can be read on both (``rated/…`` and ``unrated/…``,
+:func:`oversight_lab.loop.evaluate_checkpoint`).
 
 Everything else (corpus, parsing, observation, gold, the judging rule, hazards, failure metrics, item
 evaluation) is the wrapped world's: the pretraining corpus and the pretrained evaluatee are unchanged.
@@ -61,7 +62,8 @@ class HeldOutContexts(World):
             rated = [t for t in self.inner.tasks(split, want, seed) if self.rated(t)]
             if len(rated) >= n:
                 return rated[:n]
-        raise ValueError(f"eval.unrated_fraction {self.fraction}: too few rated contexts in world {self.name!r}")
+        raise ValueError(f"eval.unrated_fraction {self.fraction}: too few rated contexts in world "
+                         f"{self.name!r}")
 
     # -- everything else is the wrapped world's -------------------------------------------------------------
     def corpus(self, n_lines: int, seed: int) -> list[str]:
@@ -91,7 +93,7 @@ class HeldOutContexts(World):
     def describe(self) -> dict[str, Any]:
         return {**self.inner.describe(), "unrated_fraction": self.fraction}
 
-    def __getattr__(self, attr: str) -> Any:  # world-specific hooks and data (derived_metrics, toxic, facts …)
+    def __getattr__(self, attr: str) -> Any:  # world-specific hooks and data (derived_metrics, toxic …)
         if attr == "inner":
             raise AttributeError(attr)
         return getattr(self.inner, attr)
