@@ -129,8 +129,13 @@ def _samples(a: dict[str, Any]) -> str:
     samples = a.get("samples") or {}
     if not samples:
         return ""
-    fails = sorted({k for arm in samples.values() for r in arm["before"] + arm["after"] for k in r
-                    if k.startswith(("fail/", "syco/", "sandbag/")) and not k.endswith("_n")})[:3]
+    # the failure indicators beside each answer: the story's own measures first, then the world's others
+    present = {k for arm in samples.values() for r in arm["before"] + arm["after"] for k in r}
+    own = [m["key"] for m in a["measures"] if m["source"] == "checkpoint" and m["key"] in present]
+    others = sorted((k for k in present if k.startswith(("fail/", "syco/", "sandbag/", "calib/"))
+                     and not k.endswith("_n") and not k.startswith(("syco/n_", "sandbag/n_")) and k not in own),
+                    key=lambda k: (k == "fail/invalid", k))
+    fails = list(dict.fromkeys(own + others))[:3]
     parts = ["<h3>Sampled answers, before and after optimisation</h3>"
              "<p><small>The first sampled answer to each of the first held-out tasks, from each arm's first "
              "replicate (pretraining seed, RLHF seed), at the initial policy and at the optimiser's last "
