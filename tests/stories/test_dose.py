@@ -1,5 +1,6 @@
 """Dose–response analysis and report on hand-made run directories (no training); ``run --dose``'s checks."""
 
+import html
 import json
 import os
 import subprocess
@@ -111,5 +112,6 @@ def test_run_dose_writes_a_curve(tmp_path):
     assert all(d["n_replicates"] == 1 for d in a["failure_by_dose"])
     assert json.loads((out / "prereg.json").read_text())["overrides"][-1] == "--dose"
     report = (out / "report.html").read_text()
-    assert "dose–response" in report and "data:image/png;base64," in report and a["verdict"] in report
+    assert "dose–response" in report and "data:image/png;base64," in report
+    assert html.escape(a["verdict"]) in report
     assert "omission dose [exploratory]" in res.stdout

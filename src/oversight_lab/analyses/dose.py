@@ -121,5 +121,7 @@ def dose_line(a: dict[str, Any]) -> str:
     if g is not None:
         line += f"; gold after {g['after']['value']:.2f} there"
     n = len(a["pretrain_seeds"])
-    over = f"{n} pretraining seeds" if n > 1 else f"{len(a['replicates'])} RLHF seeds of one pretraining seed"
+    k = len(a["replicates"])
+    seeds = f"{k} RLHF seed{'s' if k > 1 else ''}"
+    over = f"{n} pretraining seeds" if n > 1 else f"{seeds} of one pretraining seed"
     return line + f" (over {over})."
