@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "oversight_lab"
 
 # From the ground up; a room may import its own floor and the floors below.
 LAYERS: list[set[str]] = [
-    {"settings", "cache", "metrics", "feedback"},  # ground floor: config base, the cache, statistics, records
+    # ground floor: config base, the cache, reading data files, statistics, records
+    {"settings", "cache", "datafiles", "metrics", "feedback"},
     {"worlds"},
     {"models", "evaluators"},  # every evaluator kind and flaw
     {"reward", "optimize", "probes", "evals"},

@@ -386,10 +386,15 @@ _register_parts()
 
 
 def main() -> None:
+    from oversight_lab.datafiles import DataFileError
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except DataFileError as e:  # a broken scenario file, met by whichever command first loads the scenarios
+        err.print(f"[bold red]error:[/] {e}", highlight=False, soft_wrap=True)
+        sys.exit(2)
 
 
 if __name__ == "__main__":  # python -m oversight_lab.cli

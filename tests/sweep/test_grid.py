@@ -56,7 +56,7 @@ def test_cells_jobs_and_ids():
         ),
         ("set:\n  rl.steps: [4\n", "bad.yaml, line 3: not valid YAML"),
         ("scenario: atlantis\n", "bad.yaml, line 1: key 'scenario': unknown scenario 'atlantis'"),
-        ("seeds: three\n", "bad.yaml, line 1: key 'seeds': expected int"),
+        ("seeds: three\n", "bad.yaml, line 1: key 'seeds': expected an integer, got 'three'"),
         ("cells:\n  - {reward.backbone: tiny:big}\n", "bad.yaml, line 2: config key 'reward.backbone'"),
         (
             "cells:\n  - {rl.steps: 3}\n  - {arms.flawed.flaws: [{kind: blindness}]}\n",

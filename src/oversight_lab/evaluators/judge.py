@@ -191,17 +191,15 @@ class HFJudgeBackend:
 
     @classmethod
     def from_pretrained(cls, path: str | Path, **kw: Any) -> HFJudgeBackend:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
+        from oversight_lab.models.adapter import CausalLM, ModelLoadError
         from oversight_lab.models.hub import resolve_model
 
         path = resolve_model(str(path))
         try:
-            tok = AutoTokenizer.from_pretrained(str(path))
-            model = AutoModelForCausalLM.from_pretrained(str(path)).eval()
-        except OSError as e:
-            raise JudgeError(f"judge model {str(path)!r}: cannot load ({str(e).splitlines()[0]})") from None
-        return cls(model, tok, path=str(path), **kw)
+            lm = CausalLM.load(path, generation=False, label=f"judge model {str(path)!r}")
+        except ModelLoadError as e:
+            raise JudgeError(str(e)) from None
+        return cls(lm.model, lm.tokenizer, path=str(path), **kw)
 
     def judge(self, messages: Sequence[tuple[str, str]]) -> list[JudgeReply]:
         import torch

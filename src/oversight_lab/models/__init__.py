@@ -1,4 +1,5 @@
-"""The evaluatee and other models: the tiny GPT-2 pretrained here, and any Hugging Face causal LM.
+"""The evaluatee and other models: the tiny GPT-2 pretrained here, and any Hugging Face causal LM, all
+through one adapter (:class:`~oversight_lab.models.adapter.CausalLM`).
 
 The names are loaded on first use (PEP 562), so that ``oversight_lab.models.hub`` (which only reads the lab's
 cache) can be imported by the CLI's checks without torch and transformers."""
@@ -9,6 +10,7 @@ import importlib
 from typing import Any
 
 __all__ = [
+    "CausalLM",
     "Policy",
     "TinyConfig",
     "build_word_tokenizer",
@@ -20,8 +22,9 @@ __all__ = [
 ]
 
 _WHERE = {
-    "Policy": "policy", "TinyConfig": "tiny", "build_word_tokenizer": "tokenizer", "load_hf_policy": "loading",
-    "load_or_pretrain": "tiny", "load_policy": "loading", "pretrain": "tiny", "tokenizer_hash": "tokenizer",
+    "CausalLM": "adapter", "Policy": "policy", "TinyConfig": "tiny", "build_word_tokenizer": "tokenizer",
+    "load_hf_policy": "loading", "load_or_pretrain": "tiny", "load_policy": "loading", "pretrain": "tiny",
+    "tokenizer_hash": "tokenizer",
 }
 
 

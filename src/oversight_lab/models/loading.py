@@ -1,11 +1,12 @@
 """Load the evaluatee named by a run config: the tiny model pretrained here, or any Hugging Face causal LM.
 
 ``policy = "tiny"`` builds (or loads from the cache) the tiny GPT-2 pretrained on the world's corpus.
-``policy = "hf:<name or path>"`` loads any causal LM with ``from_pretrained``: a local directory, a hub id
-(which needs network access or a populated Hugging Face cache; ``HF_HUB_OFFLINE=1`` gives a clear error
-otherwise), or a model the lab converted (``hf:smollm2-135m-instruct``, see :mod:`oversight_lab.models.hub`).
-Either way the initial policy is saved into the run directory, so a run directory holds every checkpoint it
-reports on, and TRL can rebuild its reference model from a local path.
+``policy = "hf:<name or path>"`` loads any causal LM (:meth:`~oversight_lab.models.adapter.CausalLM.load`):
+a local directory, a hub id (which needs network access or a populated Hugging Face cache;
+``HF_HUB_OFFLINE=1`` gives a clear error otherwise), or a model the lab converted
+(``hf:smollm2-135m-instruct``, see :mod:`oversight_lab.models.hub`). Either way the initial policy is saved
+into the run directory, so a run directory holds every checkpoint it reports on, and TRL can rebuild its
+reference model from a local path.
 """
 
 from __future__ import annotations
@@ -14,9 +15,6 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from transformers import AutoModelForCausalLM, AutoTokenizer
-
-from oversight_lab.models.hub import resolve_model
 from oversight_lab.models.policy import Policy
 from oversight_lab.models.tiny import TinyConfig, load_or_pretrain
 from oversight_lab.worlds.base import World
@@ -43,19 +41,9 @@ def tiny_config(cfg: RunConfig) -> TinyConfig:
 
 def load_hf_policy(name_or_path: str, max_new_tokens: int = 8) -> Policy:
     """Any Hugging Face causal LM and its tokenizer, made ready for batched left-padded generation."""
-    path = resolve_model(name_or_path)
-    try:
-        tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path)
-    except OSError as e:
-        raise ValueError(f"policy hf:{name_or_path}: cannot load ({str(e).splitlines()[0]})") from None
-    tok.padding_side = "left"
-    if tok.pad_token is None:
-        tok.pad_token = tok.eos_token
-    if model.config.pad_token_id is None:
-        model.config.pad_token_id = tok.pad_token_id
-    model.eval()
-    return Policy(model, tok, name=f"hf:{name_or_path}", word_level=False, max_new_tokens=max_new_tokens)
+    name = f"hf:{name_or_path}"
+    return Policy.load(name_or_path, label=f"policy {name}", name=name, word_level=False,
+                       max_new_tokens=max_new_tokens)  # type: ignore[return-value]
 
 
 def load_policy(cfg: RunConfig, world: World, save_dir: Path) -> tuple[Policy, Path]:

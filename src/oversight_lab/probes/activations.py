@@ -2,7 +2,9 @@
 
 For each item and each of its two answers, the hidden state at the last token of ``prompt + answer``, at every
 layer (0 = embeddings): ``acts[n, 2, n_layers + 1, hidden]``. The model's *stated* answer is the arg-max of
-the two answers' log-likelihoods (lm-eval's scoring, :class:`oversight_lab.evals.backends.hf.HFBackend`).
+the two answers' log-likelihoods (lm-eval's scoring). Both come from the lab's model adapter
+(:class:`oversight_lab.models.adapter.CausalLM`), directly or through the evals backend that wraps it
+(``evals/backends/hf.py``, what ``oversight-lab probe`` loads).
 """
 
 from __future__ import annotations
@@ -10,13 +12,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
 
 from oversight_lab.probes.datasets import ProbeItem
 
-__all__ = ["ActivationSet", "collect_activations"]
+__all__ = ["ActivationSet", "ActivationSource", "collect_activations"]
+
+
+class ActivationSource(Protocol):
+    """A local model as the adapter (or the evals HF backend) exposes it."""
+
+    def last_token_states(self, texts: list[str]) -> torch.Tensor: ...
+
+    def loglikelihood(self, requests: list[tuple[str, str]]) -> list[tuple[float, bool]]: ...
 
 
 @dataclass
@@ -71,13 +82,12 @@ class ActivationSet:
 
 
 @torch.no_grad()
-def collect_activations(backend: object, items: list[ProbeItem]) -> ActivationSet:
+def collect_activations(backend: ActivationSource, items: list[ProbeItem]) -> ActivationSet:
     """Hidden states of both completions of every item, and the model's stated answers."""
-    states = backend.last_token_states  # type: ignore[attr-defined]
     texts = [it.prompt + a for it in items for a in it.answers]
-    acts = states(texts).numpy().astype(np.float32)
+    acts = backend.last_token_states(texts).numpy().astype(np.float32)
     acts = acts.reshape(len(items), 2, *acts.shape[1:])
-    lls = backend.loglikelihood([(it.prompt, a) for it in items for a in it.answers])  # type: ignore[attr-defined]
+    lls = backend.loglikelihood([(it.prompt, a) for it in items for a in it.answers])
     answer_lp = np.array([ll for ll, _ in lls], dtype=np.float64).reshape(len(items), 2)
     return ActivationSet(
         [it.id for it in items],

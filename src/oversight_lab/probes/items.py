@@ -68,30 +68,14 @@ def item_eval_for(world: Any) -> ItemEval | None:
 
 @dataclass
 class PolicyLM:
-    """:class:`ItemLM` over a policy (:class:`~oversight_lab.models.policy.Policy`)."""
+    """:class:`ItemLM` over a policy (a :class:`~oversight_lab.models.adapter.CausalLM`, such as
+    :class:`~oversight_lab.models.policy.Policy`)."""
 
     policy: Any
     batch_size: int = 512
 
     def greedy(self, prompts: list[str]) -> list[str]:
-        import torch
-
-        pol = self.policy
-        tok = pol.tokenizer
-        out: list[str] = []
-        pol.model.eval()
-        with torch.no_grad():
-            for i in range(0, len(prompts), self.batch_size):
-                enc = tok(prompts[i : i + self.batch_size], return_tensors="pt", padding=True)
-                gen = pol.model.generate(
-                    **enc,
-                    do_sample=False,
-                    max_new_tokens=pol.max_new_tokens,
-                    pad_token_id=tok.pad_token_id,
-                    eos_token_id=tok.eos_token_id,
-                )
-                out.extend(pol._decode(row) for row in gen[:, enc["input_ids"].shape[1] :].tolist())
-        return out
+        return self.policy.greedy(prompts, batch_size=self.batch_size)
 
     def choice_logprobs(self, prompts: list[str], choices: list[list[str]]) -> list[np.ndarray]:
         flat_p = [p for p, cs in zip(prompts, choices, strict=True) for _ in cs]
@@ -104,15 +88,4 @@ class PolicyLM:
         return out
 
     def hidden_states(self, texts: list[str], layer: int = -1) -> np.ndarray:
-        import torch
-
-        pol = self.policy
-        tok = pol.tokenizer
-        rows = []
-        pol.model.eval()
-        with torch.no_grad():
-            for text in texts:
-                ids = tok(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
-                hidden = pol.model(input_ids=ids, output_hidden_states=True).hidden_states
-                rows.append(hidden[layer][0, -1].float().numpy())
-        return np.stack(rows) if rows else np.zeros((0, 0))
+        return self.policy.hidden_states(texts, layer)

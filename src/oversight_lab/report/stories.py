@@ -132,8 +132,9 @@ def _samples(a: dict[str, Any]) -> str:
     # the failure indicators beside each answer: the story's own measures first, then the world's others
     present = {k for arm in samples.values() for r in arm["before"] + arm["after"] for k in r}
     own = [m["key"] for m in a["measures"] if m["source"] == "checkpoint" and m["key"] in present]
+    counts = ("syco/n_", "sandbag/n_")
     others = sorted((k for k in present if k.startswith(("fail/", "syco/", "sandbag/", "calib/"))
-                     and not k.endswith("_n") and not k.startswith(("syco/n_", "sandbag/n_")) and k not in own),
+                     and not k.endswith("_n") and not k.startswith(counts) and k not in own),
                     key=lambda k: (k == "fail/invalid", k))
     fails = list(dict.fromkeys(own + others))[:3]
     parts = ["<h3>Sampled answers, before and after optimisation</h3>"

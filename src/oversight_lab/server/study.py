@@ -309,16 +309,12 @@ def _policy_items(study: Study, world: Any, tasks: list[Any]) -> list[StudyItem]
     path = (study.base_dir / str(cfg.checkpoint)).resolve()
     if not path.is_dir():
         raise StudyError(f"{study.source}: key 'items.checkpoint': {path} is not a directory")
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     from oversight_lab.models.policy import Policy
 
     try:
-        model = AutoModelForCausalLM.from_pretrained(path)
-        tok = AutoTokenizer.from_pretrained(path)
-    except (OSError, ValueError) as e:
-        raise StudyError(f"{study.source}: key 'items.checkpoint': cannot load {path} ({e})") from None
-    policy = Policy(model, tok, name=path.name, word_level=cfg.word_level)
+        policy = Policy.load(path, label=str(path), name=path.name, word_level=cfg.word_level)
+    except (OSError, ValueError) as e:  # ModelLoadError is a ValueError
+        raise StudyError(f"{study.source}: key 'items.checkpoint': {e}") from None
     samples = policy.sample([t.prompt for t in tasks], n=4, temperature=cfg.temperature, seed=cfg.seed)
     out = []
     for t, answers in zip(tasks, samples, strict=True):

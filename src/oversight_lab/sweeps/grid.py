@@ -7,7 +7,7 @@ A grid file (or a registered grid, for the scenarios that need several configs, 
     scenario: alchemist            # the base scenario whose overrides every cell starts from
     seed: 0                        # seeds seed, seed+1, … for every cell
     seeds: 3                       # RLHF seeds per pretraining seed
-    pretrain_seeds: 1              # pretraining seeds tiny.seed, tiny.seed+1, … (RLHF seeds nested under them)
+    pretrain_seeds: 1              # pretraining seeds tiny.seed, tiny.seed+1, … (RLHF seeds nested in them)
     analysis: gao                  # optional: an analysis the report adds (default: the scenario's own)
     set:                           # overrides for every cell, as with --set
       rl.steps: 40
@@ -35,6 +35,7 @@ from typing import Any
 import yaml
 
 from oversight_lab.config import ConfigError, RunConfig, check_inputs, resolve_config
+from oversight_lab.datafiles import DataFileError, YamlFile, line_of
 
 __all__ = [
     "Cell",
@@ -45,12 +46,14 @@ __all__ = [
     "shipped_grids",
 ]
 
-TOP_KEYS = {"name", "description", "scenario", "seed", "seeds", "pretrain_seeds", "analysis", "set", "grid", "cells"}
-GRIDS_DIR = Path(__file__).resolve().parents[1] / "data" / "grids"  # ``oversight-lab sweep gao`` runs gao.yaml
-HASH_EXCLUDE = {"seed", "seeds", "pretrain_seeds", "workers"}  # not part of what one (cell, arm, seed) job computes
+TOP_KEYS = {
+    "name", "description", "scenario", "seed", "seeds", "pretrain_seeds", "analysis", "set", "grid", "cells"
+}
+GRIDS_DIR = Path(__file__).resolve().parents[1] / "data" / "grids"  # `oversight-lab sweep gao` runs gao.yaml
+HASH_EXCLUDE = {"seed", "seeds", "pretrain_seeds", "workers"}  # not what a (cell, arm, seed) job computes
 
 
-class GridError(ValueError):
+class GridError(DataFileError):
     """A grid file is wrong; the message names the file, the line and the key."""
 
 
@@ -80,7 +83,7 @@ class Grid:
     pretrain_offset: dict[int, int] = field(default_factory=dict)
 
     def job_config(self, cell: Cell, seed: int) -> dict[str, Any]:
-        """The config one (cell, arm, seed) job runs: the cell's, on the pretraining seed that seed is nested in."""
+        """The config one (cell, arm, seed) job runs: the cell's, on the pretraining seed holding it."""
         data = cell.config.model_dump()
         data["tiny"] = {**data["tiny"], "seed": cell.config.tiny.seed + self.pretrain_offset.get(seed, 0)}
         return data
@@ -108,31 +111,6 @@ class Grid:
 def shipped_grids() -> dict[str, Path]:
     """The grids shipped with the package (``oversight_lab/data/grids/*.yaml``), by name."""
     return {p.stem: p for p in sorted(GRIDS_DIR.glob("*.yaml"))}
-
-
-def _line(node: yaml.Node) -> int:
-    return node.start_mark.line + 1
-
-
-def _value(node: yaml.Node) -> Any:
-    return yaml.safe_load(yaml.serialize(node))
-
-
-def _mapping(node: yaml.Node, where: str, err: Any) -> list[tuple[str, yaml.Node, yaml.Node]]:
-    """The (key, key node, value node) items of a mapping node; duplicate and non-string keys are errors."""
-    if not isinstance(node, yaml.MappingNode):
-        raise err(_line(node), f"{where} must be a mapping of key: value")
-    seen: dict[str, int] = {}
-    items = []
-    for k, v in node.value:
-        key = _value(k)
-        if not isinstance(key, str):
-            raise err(_line(k), f"{where}: key {key!r} must be a string")
-        if key in seen:
-            raise err(_line(k), f"{where}: key {key!r} repeats the one on line {seen[key]}")
-        seen[key] = _line(k)
-        items.append((key, k, v))
-    return items
 
 
 def _cell_id(scenario: str, scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> str:
@@ -165,29 +143,17 @@ def parse_grid(
     scenario's name when one is registered).
     """
 
-    def err(line: int, message: str) -> GridError:
-        return GridError(f"--set: {message}" if line < 0 else f"{source}, line {line}: {message}")
+    f = YamlFile(text, source, GridError)
 
-    try:
-        root = yaml.compose(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else 1
-        raise GridError(f"{source}, line {line}: not valid YAML ({e.problem or e.context})") from None
-    if root is None:
-        raise GridError(f"{source}, line 1: the grid file is empty")
-    top = {key: (k, v) for key, k, v in _mapping(root, "the grid file", err)}
-    for key, (k, _) in top.items():
-        if key not in TOP_KEYS:
-            raise err(_line(k), f"unknown key {key!r}; allowed: {', '.join(sorted(TOP_KEYS))}")
+    def err(line: int, message: str) -> GridError:
+        return GridError(f"--set: {message}") if line < 0 else f.error(line, message)
+
+    if f.root is None:
+        raise f.error(1, "the grid file is empty")
+    top = f.keys(f.root, "", TOP_KEYS)
 
     def scalar(key: str, kind: type, default: Any) -> Any:
-        if key not in top:
-            return default
-        value = _value(top[key][1])
-        if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
-            raise err(_line(top[key][1]), f"key {key!r}: expected {kind.__name__}, got {value!r}")
-        return value
+        return f.typed(top[key][1], f"key {key!r}", kind) if key in top else default
 
     from oversight_lab.scenarios import get_scenario
 
@@ -195,31 +161,31 @@ def parse_grid(
     name = scalar("name", str, stem)
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
         raise err(
-            _line(top["name"][1]) if "name" in top else 1, f"key 'name': {name!r} must be a plain file name"
+            line_of(top["name"][1]) if "name" in top else 1, f"key 'name': {name!r} must be a plain file name"
         )
     scenario_name = scalar("scenario", str, "alchemist")
     try:
         scenario = get_scenario(scenario_name)
     except KeyError as e:
-        raise err(_line(top["scenario"][1]), f"key 'scenario': {e.args[0]}") from None
+        raise err(line_of(top["scenario"][1]), f"key 'scenario': {e.args[0]}") from None
     first = scalar("seed", int, 0) if seed is None else seed
     n_seeds = scalar("seeds", int, 3) if seeds is None else seeds
     if n_seeds < 1:
-        raise err(
-            _line(top["seeds"][1]) if seeds is None else -1, f"key 'seeds': must be at least 1, got {n_seeds}"
-        )
+        line = line_of(top["seeds"][1]) if seeds is None else -1
+        raise err(line, f"key 'seeds': must be at least 1, got {n_seeds}")
     n_pretrain = scalar("pretrain_seeds", int, 1)
     if n_pretrain < 1:
-        raise err(_line(top["pretrain_seeds"][1]), f"key 'pretrain_seeds': must be at least 1, got {n_pretrain}")
+        line = line_of(top["pretrain_seeds"][1])
+        raise err(line, f"key 'pretrain_seeds': must be at least 1, got {n_pretrain}")
     known = analyses or set()
     analysis = scalar("analysis", str, scenario_name if scenario_name in known else None)
     if analysis is not None and analyses is not None and analysis not in known:
-        line = _line(top["analysis"][1]) if "analysis" in top else 1
+        line = line_of(top["analysis"][1]) if "analysis" in top else 1
         raise err(line, f"key 'analysis': unknown analysis {analysis!r}; known: {', '.join(sorted(known))}")
 
     common: list[tuple[str, Any, int]] = []
     if "set" in top:
-        common = [(key, _value(v), _line(k)) for key, k, v in _mapping(top["set"][1], "key 'set'", err)]
+        common = [(key, f.value(v), line_of(k)) for key, k, v in f.mapping(top["set"][1], "key 'set'")]
     common += [(key, value, -1) for key, value in (extra or {}).items()]
     points: list[tuple[list[tuple[str, Any, int]], int]] = []  # (overrides with their lines, the cell's line)
     if "grid" in top:
@@ -228,22 +194,21 @@ def parse_grid(
         for b, block in enumerate(blocks):
             where = "key 'grid'" + (f", product {b + 1}" if isinstance(node, yaml.SequenceNode) else "")
             axes = []
-            for key, _, v in _mapping(block, where, err):
-                values = _value(v)
+            for key, _, v in f.mapping(block, where):
+                values = f.value(v)
                 if not isinstance(values, list) or not values:
-                    raise err(
-                        _line(v), f"{where}, key {key!r}: expected a non-empty list of values, got {values!r}"
-                    )
-                lines = [_line(x) for x in v.value]
+                    message = f"{where}, key {key!r}: expected a non-empty list of values, got {values!r}"
+                    raise err(line_of(v), message)
+                lines = [line_of(x) for x in v.value]
                 axes.append([(key, x, line) for x, line in zip(values, lines, strict=True)])
-            points.extend((list(combo), _line(block)) for combo in itertools.product(*axes))
+            points.extend((list(combo), line_of(block)) for combo in itertools.product(*axes))
     if "cells" in top:
         node = top["cells"][1]
         if not isinstance(node, yaml.SequenceNode):
-            raise err(_line(node), "key 'cells': expected a list of mappings of overrides")
+            raise err(line_of(node), "key 'cells': expected a list of mappings of overrides")
         for c, cell in enumerate(node.value):
-            items = _mapping(cell, f"key 'cells', item {c + 1}", err)
-            points.append(([(key, _value(v), _line(k)) for key, k, v in items], _line(cell)))
+            items = f.mapping(cell, f"key 'cells', item {c + 1}")
+            points.append(([(key, f.value(v), line_of(k)) for key, k, v in items], line_of(cell)))
     if not points:
         points = [([], 1)]
 
