@@ -67,6 +67,11 @@ def run(
         False, "--all-stories",
         help="run every story of the essay (flawed vs control) into one directory with a combined report; "
         "SCENARIO is ignored"),
+    dose: bool = typer.Option(
+        False, "--dose",
+        help="a story's dose-response: one arm per strength of its blind spot (none to strong), on 2 "
+        "pretraining x 2 RLHF seeds unless --pretrain-seeds/--seeds say otherwise; failure and gold against "
+        "the strength"),
 ) -> None:
     """Run a scenario: comparisons → reward model → best-of-n, RL, DPO; gold vs proxy at every checkpoint."""
     from oversight_lab.config import ConfigError, parse_set
@@ -80,7 +85,7 @@ def run(
         if all_stories:
             _run_all_stories(sets, block, out, workers, quiet)
             return
-        cfg, run_dir, sc = _prepare_run(scenario, sets, block, workers, out)
+        cfg, run_dir, sc = (_prepare_dose if dose else _prepare_run)(scenario, sets, block, workers, out)
     except (KeyError, ConfigError, RunDirError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
         return
@@ -124,6 +129,39 @@ def _prepare_run(scenario: str, sets: dict, block: str | None, workers: int | No
     cfg = resolve_config(base, sets)
     check_inputs(cfg, out)
     run_dir = new_run_dir(out, sc.name)
+    _write_prereg(run_dir, sc, cfg.seed_block, changed)
+    return cfg, run_dir, sc
+
+
+def _prepare_dose(  # noqa: ANN202
+    scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None
+):
+    """``run STORY --dose``: the story's settings on the dose budget, its flawed arm once per dose value
+    (``dose-<i>``); exploratory by construction (the dose is not part of any pre-registration)."""
+    from oversight_lab.config import ConfigError, check_inputs, resolve_config, seed_block_overrides
+    from oversight_lab.runs.rundir import new_run_dir
+    from oversight_lab.scenarios import get_scenario
+    from oversight_lab.scenarios.stories import DOSE_BUDGET, STORIES, dose_arms
+
+    story = STORIES.get(scenario)
+    if story is None or story.dose is None:
+        with_dose = ", ".join(n for n, s in STORIES.items() if s.dose is not None)
+        raise ConfigError(f"--dose: {scenario!r} is not a story with a dose (stories with one: {with_dose})")
+    sc = get_scenario(scenario)
+    base = {**sc.overrides, **DOSE_BUDGET, "scenario": sc.name}
+    if block:
+        base = {**base, **seed_block_overrides(block)}
+    flawed = resolve_config(base, sets).arms.get("flawed")
+    if flawed is None:
+        raise ConfigError(f"--dose: scenario {sc.name!r} has no 'flawed' arm to dose")
+    arms = dose_arms(flawed.model_dump(), story.dose)
+    sets = {k: v for k, v in sets.items() if not k.startswith("arms.")}  # applied to the flawed arm above
+    changed = sorted(sets) + ["--dose"]
+    if workers is not None:
+        sets = {**sets, "workers": workers}
+    cfg = resolve_config({**base, "arms": arms}, sets)
+    check_inputs(cfg, out)
+    run_dir = new_run_dir(out, f"{sc.name}-dose")
     _write_prereg(run_dir, sc, cfg.seed_block, changed)
     return cfg, run_dir, sc
 

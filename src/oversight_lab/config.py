@@ -109,6 +109,10 @@ class CheckpointEvalConfig(Settings):
 
     n_tasks: int = Field(32, ge=1, description="held-out eval tasks scored at every checkpoint")
     samples_per_task: int = Field(4, ge=1, description="completions sampled per task at each checkpoint")
+    unrated_fraction: float = Field(
+        0.0, ge=0.0, lt=1.0, description="share of the world's contexts (facts, else prompts) held out of "
+        "every training split, never rated; checkpoint metrics are also read on rated and unrated eval tasks "
+        "(rated/…, unrated/…; oversight_lab.worlds.heldout). 0: none held out")
 
 
 class RunConfig(Settings):

@@ -41,10 +41,12 @@ from oversight_lab.reward.bradley_terry import (
 )
 from oversight_lab.reward.config import RewardModelConfig
 from oversight_lab.worlds.base import Task, World, make_world
+from oversight_lab.worlds.heldout import HeldOutContexts
 
 __all__ = ["ArmResult", "build_evaluator", "evaluate_checkpoint", "run_arm", "seed_everything"]
 
 Progress = Callable[[str, int, int], None]
+SAVED_SAMPLES = 6  # decoded answers kept per checkpoint (samples.jsonl): the first sample of the first tasks
 
 
 @dataclass
@@ -72,9 +74,12 @@ def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str,
 
 def evaluate_checkpoint(
     policy: Policy, initial: Policy, world: World, tasks: list[Task], rm: RewardModel, evaluator: Evaluator,
-    samples_per_task: int, seed: int,
+    samples_per_task: int, seed: int, samples_out: list[dict[str, Any]] | None = None,
 ) -> dict[str, float]:
     """Gold, proxy, evaluator score, KL from the initial policy and failure metrics on held-out tasks.
+
+    With ``samples_out``, the first sampled answer to each of the first ``SAVED_SAMPLES`` tasks is appended to
+    it as text with its gold, proxy and evaluator scores and failure indicators (what a report shows).
 
     KL is the Monte-Carlo estimate E_π[log π(y|x) − log π_init(y|x)] over whole completions sampled from π
     (``kl/seq_k1``: unbiased, may be negative from noise), with the k3 estimate (Schulman 2020) beside it.
@@ -87,10 +92,13 @@ def evaluate_checkpoint(
     log_ratio = own - (own if policy is initial else initial.logprob(prompts, flat))
     answers = [world.parse(t, c) for t, c in zip(flat_tasks, flat)]
     fails = [world.failure_metrics(t, a) for t, a in zip(flat_tasks, answers)]
+    golds = [world.gold(t, a) for t, a in zip(flat_tasks, answers)]
+    proxies = rm.score(prompts, flat)
+    scores = [evaluator.score(t, c) or 0.0 for t, c in zip(flat_tasks, flat)]
     row = {
-        "gold/mean": float(np.mean([world.gold(t, a) for t, a in zip(flat_tasks, answers)])),
-        "proxy/mean": float(np.mean(rm.score(prompts, flat))),
-        "evaluator/mean": float(np.mean([evaluator.score(t, c) or 0.0 for t, c in zip(flat_tasks, flat)])),
+        "gold/mean": float(np.mean(golds)),
+        "proxy/mean": float(np.mean(proxies)),
+        "evaluator/mean": float(np.mean(scores)),
         "kl/seq_k1": float(np.mean(log_ratio)),
         "kl/seq_k3": float(np.mean(np.expm1(-log_ratio) + log_ratio)),
     }
@@ -99,7 +107,32 @@ def evaluate_checkpoint(
         row[key] = float(np.mean([f[key] for f in fails]))
     if hasattr(world, "derived_metrics"):  # optional world hook: rates conditioned on the task, gaps
         row.update(world.derived_metrics(row))
+    row.update(_rated_unrated(world, flat_tasks, golds, fails))
+    if samples_out is not None:
+        for i in range(0, min(SAVED_SAMPLES, len(tasks)) * samples_per_task, samples_per_task):
+            samples_out.append({"task": flat_tasks[i].id, "prompt": prompts[i], "answer": flat[i],
+                                "gold": float(golds[i]), "proxy": float(proxies[i]),
+                                "evaluator": float(scores[i]), **{k: float(v) for k, v in fails[i].items()}})
     return row
+
+
+def _rated_unrated(world: World, flat_tasks: list[Task], golds: list[float],
+                   fails: list[dict[str, float]]) -> dict[str, float]:
+    """Gold and failure metrics on the tasks whose context the evaluator rated and on those it never saw
+    (``rated/…``, ``unrated/…``), when the eval tasks say which they are (``eval.unrated_fraction``)."""
+    out: dict[str, float] = {}
+    flags = [t.spec.get("rated") for t in flat_tasks]
+    for name, want in (("rated", True), ("unrated", False)):
+        idx = [i for i, f in enumerate(flags) if f is want]
+        if not idx:
+            continue
+        sub = {"gold/mean": float(np.mean([golds[i] for i in idx]))}
+        for key in fails[0]:
+            sub[key] = float(np.mean([fails[i][key] for i in idx]))
+        if hasattr(world, "derived_metrics"):
+            sub.update(world.derived_metrics(sub))
+        out.update({f"{name}/{k}": v for k, v in sub.items()})
+    return out
 
 
 def _pairs(policy: Policy, tasks: list[Task], seed: int) -> list[tuple[Task, str, str]]:
@@ -132,9 +165,12 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     out_dir.mkdir(parents=True, exist_ok=True)
     t_start = time.perf_counter()
     timings: dict[str, float] = {}
-    world = make_world(cfg.world, **cfg.world_params)
+    base_world = make_world(cfg.world, **cfg.world_params)  # what the evaluatee is pretrained on
+    world = base_world
+    if cfg.eval.unrated_fraction:  # contexts never rated: held out of comparisons and RL prompts
+        world = HeldOutContexts(base_world, cfg.eval.unrated_fraction)
     pretrain_seed = cfg.tiny.seed if cfg.policy == "tiny" else 0  # an hf: policy is one pretrained model
-    initial, init_dir = load_policy(cfg, world, out_dir / "checkpoints" / "initial")
+    initial, init_dir = load_policy(cfg, base_world, out_dir / "checkpoints" / "initial")
     if shared_dir is not None:
         initial = share_samples(initial, shared_dir)
     pretrained = asdict(tiny_config(cfg)) if cfg.policy == "tiny" else None
@@ -156,17 +192,21 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
     # 3. The proxy: a Bradley–Terry reward model (ensemble) on the evaluator's comparisons.
     progress("reward model", 0, 1)
     t0 = time.perf_counter()
-    rm_dir, rm_tok = _reward_backbone(cfg, world, init_dir, initial)
+    rm_dir, rm_tok = _reward_backbone(cfg, base_world, init_dir, initial)
     rm = _trained_reward_model(rm_dir, rm_tok, train_cmp, cfg.reward, seed)
     rm_metrics = _reward_model_accuracy(rm, hold_cmp, world)
     (out_dir / "reward_model.json").write_text(json.dumps({**rm_metrics, "train_log": rm.train_log}, indent=1))
     timings["reward_model"] = time.perf_counter() - t0
 
     items: list[dict[str, Any]] = []  # per-item records (items.jsonl) when cfg.item_eval is on
+    samples: list[dict[str, Any]] = []  # a few decoded answers per checkpoint (samples.jsonl)
 
     def checkpoint(policy: Policy, step_seed: int, optimizer: str = "initial", step: int = 0) -> dict[str, float]:
+        kept: list[dict[str, Any]] = []
         row = evaluate_checkpoint(policy, initial, world, eval_tasks, rm, evaluator,
-                                  cfg.eval.samples_per_task, seed=step_seed)
+                                  cfg.eval.samples_per_task, seed=step_seed, samples_out=kept)
+        samples.extend({"arm": arm, "pretrain_seed": pretrain_seed, "seed": seed, "optimizer": optimizer,
+                        "step": step, **k} for k in kept)
         if cfg.item_eval:
             row.update(_item_metrics(world, policy, items, {"arm": arm, "pretrain_seed": pretrain_seed,
                                                              "seed": seed, "optimizer": optimizer, "step": step}))
@@ -194,6 +234,9 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
         with open(out_dir / "items.jsonl", "w") as f:
             for r in items:
                 f.write(json.dumps(r) + "\n")
+    with open(out_dir / "samples.jsonl", "w") as f:
+        for r in samples:
+            f.write(json.dumps(r) + "\n")
     summary = {"arm": arm, "pretrain_seed": pretrain_seed, "seed": seed, "timings": timings, **rm_metrics,
                "known_hazards": sorted(getattr(evaluator, "known_hazards", []))}
     if hasattr(evaluator, "stats"):  # model judges count their calls and unparseable replies

@@ -3,7 +3,11 @@ story measures) and the public constants of the scenario modules, as canonical J
 
 ``python tests/scenarios/snapshot.py > tests/data/scenarios_before_yaml.json`` wrote the snapshot from the
 scenarios as Python (commit 69ef749), before they became YAML files; ``test_scenario_files.py`` compares the
-loaded files to it, byte for byte (so key order and int-vs-float count too).
+loaded files to it, byte for byte (so key order and int-vs-float count too). The stories' entries were
+rewritten from the ``stories`` branch's Python definitions (three arms, the imperfect human, held-out
+contexts, the checked warning; its last commit before merging the YAML files) in the same way, before their
+YAML files were edited to match; then rewritten from the files once more when the stories'
+pre-registration history recorded that change (``shared/story_development.yaml``, its second entry).
 """
 
 from __future__ import annotations

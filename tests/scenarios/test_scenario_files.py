@@ -131,7 +131,7 @@ prereg:
         (GOOD.replace("description: a scenario\n", ""), "bad.yaml, line 1: missing key 'description'"),
         (
             GOOD.replace("base: story_budget", "base: story_budgte"),
-            "bad.yaml, line 2: key 'base': unknown base 'story_budgte'; known: gentle_rl",
+            "bad.yaml, line 2: key 'base': unknown base 'story_budgte'; known: dose_seeds, gentle_rl",
         ),
         (
             GOOD.replace("base: story_budget", "base: weak_flaws"),
@@ -197,7 +197,7 @@ prereg:
         ),
         (
             GOOD.replace("  world: opinions", "  arms: {a: {kind: simulated, flaws: !include weak_flawz}}"),
-            "bad.yaml, line 4: !include weak_flawz: no shared file of that name (known: gentle_rl",
+            "bad.yaml, line 4: !include weak_flawz: no shared file of that name (known: dose_seeds, gentle_rl",
         ),
         (
             GOOD.replace("  world: opinions", "  world: !!python/name:os.system"),
@@ -251,7 +251,7 @@ def test_own_scenario_files_load_after_the_package_ones(tmp_path):
     (mine / "shared").mkdir(parents=True)
     (mine / "shared" / "tiny_budget.yaml").write_text("rl.steps: 3\n")
     (mine / "quick_sycophant.yaml").write_text(
-        (SCENARIO_DIR / "sycophant.yaml").read_text().replace("base: [story_budget, gentle_rl]",
+        (SCENARIO_DIR / "sycophant.yaml").read_text().replace("base: [story_budget, held_out, gentle_rl]",
                                                                "base: [story_budget, tiny_budget]"))
     res = _cli_list(tmp_path, str(mine))
     assert res.returncode == 0, res.stderr

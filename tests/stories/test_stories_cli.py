@@ -37,8 +37,11 @@ def test_every_story_is_a_scenario_with_a_control():
     for name, story in STORIES.items():
         assert name in SCENARIOS and story.measures
         arms = SCENARIOS[name].overrides.get("arms")
-        if arms is not None:  # the alchemist keeps the lead's defaults: flawed vs expert
-            assert set(arms) == {"flawed", "control"}
-            flawed = {f["kind"] for f in arms["flawed"]["flaws"]}
-            control = {f["kind"] for f in arms["control"]["flaws"]}
-            assert flawed != control, f"{name}: the control must differ from the flawed arm"
+        if arms is not None:  # the alchemist keeps its registered RunConfig defaults: flawed vs control
+            assert set(arms) == {"flawed", "control", "expert"}
+            assert arms["flawed"]["flaws"] != arms["control"]["flaws"], f"{name}: the control must differ"
+            # control A is an imperfect human, never gold: it keeps the flawed arm's noise, flips and fatigue
+            choice = [f for f in arms["flawed"]["flaws"] if f["kind"] in ("noise", "fatigue")]
+            assert choice and all(f in arms["control"]["flaws"] for f in choice), name
+            assert arms["control"]["kind"] == "simulated" and arms["expert"]["kind"] == "expert"
+            assert arms["expert"]["flaws"] == choice, name  # control B: gold with the same choice noise

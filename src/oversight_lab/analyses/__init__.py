@@ -6,6 +6,8 @@ comparisons; never live objects), computes the scenario's results on the one sta
 wrote. One registry, keyed by what a run is:
 
 * a story (``oversight_lab.scenarios.stories.STORIES``): :mod:`oversight_lab.analyses.stories`;
+* a story's dose–response run (every arm ``dose-<i>``, from ``oversight-lab run STORY --dose``):
+  :mod:`oversight_lab.analyses.dose`;
 * a protocol scenario (``config.protocol.analysis``): :mod:`oversight_lab.analyses.protocols`
   (``debate``: :mod:`oversight_lab.analyses.debate`);
 * a weak-to-strong run (``config.experiment``): :mod:`oversight_lab.analyses.weak_to_strong`.
@@ -27,7 +29,8 @@ __all__ = ["analyse_run", "analysis_kind", "read_analysis"]
 
 
 def analysis_kind(config: dict[str, Any]) -> str | None:
-    """``"story"``, ``"protocol"``, ``"weak_to_strong"`` or None: which analysis a run's config calls for."""
+    """``"story"``, ``"dose"``, ``"protocol"``, ``"weak_to_strong"`` or None: which analysis a run's config
+    calls for."""
     from oversight_lab.scenarios.stories import STORIES
 
     if config.get("experiment") == "weak_to_strong":
@@ -36,7 +39,8 @@ def analysis_kind(config: dict[str, Any]) -> str | None:
     if config.get("protocol", {}).get("analysis"):
         return "protocol"
     if config.get("scenario") in STORIES:
-        return "story"
+        arms = config.get("arms") or {}
+        return "dose" if arms and all(a.startswith("dose-") for a in arms) else "story"
     return None
 
 
@@ -45,6 +49,13 @@ def _story(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
     from oversight_lab.scenarios.stories import STORIES
 
     return analyse_story(STORIES[config["scenario"]], run_dir)
+
+
+def _dose(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    from oversight_lab.analyses.dose import analyse_dose
+    from oversight_lab.scenarios.stories import STORIES
+
+    return analyse_dose(STORIES[config["scenario"]], run_dir)
 
 
 def _protocol(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
@@ -64,7 +75,7 @@ def _w2s(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 
 ANALYSES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {
-    "story": _story, "protocol": _protocol, "weak_to_strong": _w2s}
+    "story": _story, "dose": _dose, "protocol": _protocol, "weak_to_strong": _w2s}
 
 
 def analyse_run(run_dir: str | Path) -> dict[str, Any] | None:

@@ -16,6 +16,12 @@ evaluatee and the same sampled pairs). The story's first measure is its pre-regi
 (:class:`~oversight_lab.scenarios.Preregistration`); the others are secondary, their p-values Holm-adjusted.
 The verdict says whether the run was confirmatory (a reserved seed block, the registered settings) or
 exploratory.
+
+A story has up to three arms: ``flawed`` (an imperfect human with the story's blind spot), ``control``
+(control A: the same imperfect human without it; the primary contrast) and ``expert`` (control B: gold
+with the same choice noise). Every arm's gold, proxy and evaluator score (``outcomes``) are estimated like the
+measures, and the flawed arm's change is also set against the expert's (``did_expert``, descriptive). A few
+sampled answers per arm before and after optimisation (``samples.jsonl``) are picked for the report.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +40,21 @@ from oversight_lab.metrics.stats import Estimate, cluster_estimate, holm, paired
 from oversight_lab.runs.rundir import read_rows
 from oversight_lab.scenarios.stories import STORIES, Measure, Story
 
-__all__ = ["analyse_stories", "analyse_story", "is_confirmatory", "items_of", "replicate_values", "verdict"]
+__all__ = [
+    "ARM_ORDER", "OUTCOMES", "analyse_stories", "analyse_story", "estimate_dict", "is_confirmatory",
+    "items_of", "replicate_values", "samples_of", "significant", "verdict",
+]
+
+ARM_ORDER = ("flawed", "control", "expert")  # the flawed arm, control A (primary contrast), control B
+# What every arm is reported on beside the failure: gold (hidden), the proxy (its reward model), its
+# evaluator.
+OUTCOMES = (
+    Measure("gold/mean", "gold of sampled answers", "checkpoint", failure_up=False),
+    Measure("proxy/mean", "proxy (the arm's reward model) of sampled answers", "checkpoint",
+            failure_up=False),
+    Measure("evaluator/mean", "the arm's evaluator's score of sampled answers", "checkpoint",
+            failure_up=False),
+)
 
 
 def items_of(run_dir: Path) -> list[dict[str, Any]]:
@@ -91,7 +112,7 @@ def replicate_values(
     return out
 
 
-def _est(e: Estimate) -> dict[str, Any]:
+def estimate_dict(e: Estimate) -> dict[str, Any]:
     return {"value": e.value, "lo": e.lo, "hi": e.hi, "p": e.p_value, "n_units": e.n_units, "unit": e.unit,
             "method": e.method, "per_unit": list(e.spread)}
 
@@ -114,16 +135,17 @@ def _measure(rows: list[dict], items: list[dict], arms: list[str], story: Story,
         out["arms"][arm] = {"before": before.value, "after": after.value, "after_lo": after.lo,
                             "after_hi": after.hi, "n_replicates": len(vals),
                             "per_replicate": {f"{p}/{s}": [b, a] for (p, s), (b, a) in vals.items()},
-                            "change": _est(change)}
-    if {"flawed", "control"} <= changes.keys():
-        did_bounds = (None, None) if change_bounds[0] is None else (2 * change_bounds[0], 2 * change_bounds[1])
-        did = paired_cluster_estimate(changes["flawed"], changes["control"], bounds=did_bounds,
-                                      what="flawed change − control change")
-        out["did"] = _est(did)
+                            "change": estimate_dict(change)}
+    did_bounds = (None, None) if change_bounds[0] is None else (2 * change_bounds[0], 2 * change_bounds[1])
+    for other, key in (("control", "did"), ("expert", "did_expert")):
+        if {"flawed", other} <= changes.keys():
+            did = paired_cluster_estimate(changes["flawed"], changes[other], bounds=did_bounds,
+                                          what=f"flawed change − {other} change")
+            out[key] = estimate_dict(did)
     return out
 
 
-def _significant(m: Measure, d: dict[str, Any] | None) -> bool:
+def significant(m: Measure, d: dict[str, Any] | None) -> bool:
     """The estimate's interval excludes 0 in the failure's direction and its size is at least ``min_effect``."""
     if not d or any(math.isnan(d.get(k, float("nan"))) for k in ("lo", "hi")):
         return False
@@ -136,11 +158,11 @@ def _status(m: Measure, res: dict[str, Any]) -> str:
     flawed, control = res["arms"].get("flawed"), res["arms"].get("control")
     if flawed is None:
         return "n/a"
-    if not _significant(m, flawed["change"]):
+    if not significant(m, flawed["change"]):
         return "none"
-    if _significant(m, res.get("did")):
+    if significant(m, res.get("did")):
         return "emerged"
-    return "both" if control is not None and _significant(m, control["change"]) else "flawed_only"
+    return "both" if control is not None and significant(m, control["change"]) else "flawed_only"
 
 
 def is_confirmatory(run_dir: Path) -> tuple[bool, str]:
@@ -161,7 +183,7 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
     run_dir = Path(run_dir)
     rows = read_rows(run_dir / "metrics.jsonl")
     items = items_of(run_dir)
-    arms = sorted({r["arm"] for r in rows}, key=lambda a: (a != "flawed", a != "control", a))
+    arms = sorted({r["arm"] for r in rows}, key=lambda a: (ARM_ORDER.index(a) if a in ARM_ORDER else 9, a))
     measures = []
     for i, m in enumerate(story.measures):
         res = _measure(rows, items, arms, story, m)
@@ -173,15 +195,21 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
     secondary = [r for r in measures[1:] if "did" in r]
     for r, p in zip(secondary, holm([r["did"]["p"] for r in secondary]), strict=True):
         r["did"]["p_holm"] = p
+    outcomes = [{**_measure(rows, items, arms, story, m), "key": m.key, "label": m.label} for m in OUTCOMES]
+    generalisation = _rated_vs_unrated(rows, items, arms, story)
     confirmatory, why = is_confirmatory(run_dir)
     replicates = sorted({_unit(r) for r in rows})
     out = {
         "name": story.name,
         "failure": story.failure,
+        "question": story.question,
         "description": story.scenario.description,
         "optimizer": story.optimizer,
         "arms": arms,
         "measures": measures,
+        "outcomes": outcomes,
+        "generalisation": generalisation,
+        "samples": samples_of(run_dir, arms, story.optimizer),
         "replicates": [list(u) for u in replicates],
         "pretrain_seeds": sorted({p for p, _ in replicates}),
         "seeds": sorted({s for _, s in replicates}),
@@ -189,6 +217,46 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
         "status_reason": why,
     }
     out["verdict"] = verdict(out)
+    return out
+
+
+def _rated_vs_unrated(
+    rows: list[dict], items: list[dict], arms: list[str], story: Story
+) -> list[dict[str, Any]]:
+    """Each checkpoint measure (and gold) read on eval tasks whose context the evaluator rated and on those it
+    never saw (``eval.unrated_fraction``), flawed vs control on each; ``where`` says where the failure showed:
+    ``rated``, ``unrated``, ``both`` or ``neither`` (its flawed − control difference significant there)."""
+    keys = [m for m in story.measures if m.source == "checkpoint"]
+    if not any(m.key == "gold/mean" for m in keys):
+        keys.append(OUTCOMES[0])
+    out = []
+    for m in keys:
+        if not any(f"rated/{m.key}" in r for r in rows):
+            continue
+        res: dict[str, Any] = {"key": m.key, "label": m.label, "failure_up": m.failure_up,
+                               "min_effect": m.min_effect}
+        for ctx in ("rated", "unrated"):
+            res[ctx] = _measure(rows, items, arms, story, replace(m, key=f"{ctx}/{m.key}"))
+        shown = [ctx for ctx in ("rated", "unrated") if significant(m, res[ctx].get("did"))]
+        res["where"] = {2: "both", 0: "neither"}.get(len(shown), shown[0] if shown else "neither")
+        out.append(res)
+    return out
+
+
+def samples_of(run_dir: Path, arms: list[str], optimizer: str, per_arm: int = 3) -> dict[str, Any]:
+    """Per arm, the first ``per_arm`` saved answers of its first replicate before (the initial policy) and
+    after (``optimizer``'s last checkpoint): the same tasks, so the change is visible answer by answer."""
+    out: dict[str, Any] = {}
+    for arm in arms:
+        paths = sorted((run_dir / "arms" / arm).glob("seed-*/samples.jsonl"))
+        rows = next((r for r in (read_rows(p) for p in paths) if r), None) if paths else None
+        if not rows:
+            continue
+        last = _final_step(rows, optimizer)
+        before = [r for r in rows if r["optimizer"] == "initial"][:per_arm]
+        after = [r for r in rows if r["optimizer"] == optimizer and r["step"] == last][:per_arm]
+        out[arm] = {"pretrain_seed": rows[0].get("pretrain_seed", 0), "seed": rows[0]["seed"],
+                    "step": last, "before": before, "after": after}
     return out
 
 

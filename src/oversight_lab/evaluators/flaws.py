@@ -63,7 +63,7 @@ def make_flaw(spec: dict[str, Any]) -> Flaw:
     if kind not in FLAWS:
         raise ValueError(f"unknown evaluator flaw {kind!r}; known: {', '.join(sorted(FLAWS))}")
     cls = FLAWS[kind]
-    allowed = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+    allowed = {f.name for f in fields(cls) if f.init}  # type: ignore[arg-type]
     unknown = sorted(spec.keys() - allowed)
     if unknown:
         raise ValueError(

@@ -33,7 +33,7 @@ def headline_lines(analysis: dict | None) -> list[str]:
     """The lines a terminal prints for an analysis: a story's verdict, a protocol's headlines."""
     if not analysis:
         return []
-    if analysis.get("kind") == "story":
+    if analysis.get("kind") in ("story", "dose"):
         return [analysis["verdict"]]
     if analysis.get("kind") == "weak_to_strong":
         from oversight_lab.report.weak_to_strong import headline_lines as w2s_lines

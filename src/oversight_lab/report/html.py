@@ -112,6 +112,15 @@ def render_report(run_dir: str | Path) -> str:
         head(f"oversight-lab: {summary.get('scenario', '')}")
     ]
     parts.append(f"<h1>oversight-lab run: {e(str(summary.get('scenario')))}</h1>")
+    analysis = read_analysis(run_dir)
+    if analysis and analysis.get("kind") == "story":  # a story's report opens with its question and verdict
+        from oversight_lab.report.stories import story_section
+
+        parts.append(story_section(analysis, run_dir))
+    elif analysis and analysis.get("kind") == "dose":
+        from oversight_lab.report.dose import dose_section
+
+        parts.append(dose_section(analysis))
     parts.append(
         f"<p>Replicates (pretraining seed, RLHF seed): {e(str(summary.get('replicates', summary['seeds'])))}. "
         f"Arms: {e(', '.join(arms))}. "
@@ -120,11 +129,6 @@ def render_report(run_dir: str | Path) -> str:
         "pretraining seed, 95% Student-t over pretraining seeds (rates kept in [0, 1]); the best-of-n peak n "
         "is a median [min, max] over replicates.</p>"
     )
-    analysis = read_analysis(run_dir)
-    if analysis and analysis.get("kind") == "story":
-        from oversight_lab.report.stories import story_section
-
-        parts.append(story_section(analysis, run_dir))
     parts.append("<h2>Headlines</h2><ul>" + "".join(f"<li>{e(v)}</li>" for v in summary["verdicts"]) + "</ul>")
     parts.append(
         "<h2>Scorecard</h2><table><tr><th>metric</th>" + "".join(f"<th>{e(a)}</th>" for a in arms) + "</tr>"
@@ -155,10 +159,13 @@ def render_report(run_dir: str | Path) -> str:
                 + "</tr>"
             )
     parts.append("</table>")
-    if "timings" in summary:
-        parts.append(f"<h2>Timings</h2><pre>{e(json.dumps(summary['timings'], indent=1))}</pre>")
-    parts.append(f"<h2>Config</h2><pre>{e(json.dumps(config, indent=1))}</pre>")
-    parts.append(f"<h2>Environment</h2><pre>{e(json.dumps(env, indent=1))}</pre></body></html>")
+    if "timings" in summary:  # configs and timings last, folded
+        timings = e(json.dumps(summary["timings"], indent=1))
+        parts.append(f"<details><summary><b>Timings</b></summary><pre>{timings}</pre></details>")
+    config_text = e(json.dumps(config, indent=1))
+    parts.append(f"<details><summary><b>Config</b></summary><pre>{config_text}</pre></details>")
+    parts.append(f"<details><summary><b>Environment</b></summary><pre>{e(json.dumps(env, indent=1))}</pre>"
+                 "</details></body></html>")
     return "\n".join(parts)
 
 

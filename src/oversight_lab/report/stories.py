@@ -36,7 +36,8 @@ def _table(a: dict[str, Any]) -> str:
     parts = [
         "<table><tr><th>measure</th><th>source</th>"
         + "".join(f"<th>{e(arm)}: before → after</th><th>{e(arm)}: Δ [95% CI]</th>" for arm in a["arms"])
-        + "<th>difference [95% CI]</th><th>p (Holm for secondary)</th><th>status</th></tr>"
+        + "<th>difference (flawed − control) [95% CI]</th><th>p (Holm for secondary)</th><th>status</th>"
+        + ("<th>flawed − expert [95% CI]</th>" if "expert" in a["arms"] else "") + "</tr>"
     ]
     for m in a["measures"]:
         cells = []
@@ -51,7 +52,10 @@ def _table(a: dict[str, Any]) -> str:
         parts.append(
             f"<tr><td>{e(m['label'])} <small>({role}{arrow} = failure, min effect {m['min_effect']})</small></td>"
             f"<td>{e(m['source'])}</td>{''.join(cells)}<td>{e(_ci(did)) if did else '–'}</td><td>{p}</td>"
-            f"<td>{e(m['status'])}</td></tr>"
+            f"<td>{e(m['status'])}</td>"
+            + (f"<td>{e(_ci(m['did_expert'])) if m.get('did_expert') else '–'}</td>"
+               if "expert" in a["arms"] else "")
+            + "</tr>"
         )
     parts.append("</table>")
     return "".join(parts)
@@ -85,23 +89,132 @@ def _figure(a: dict[str, Any], run_dir: Path) -> str | None:
     return png(fig)
 
 
+ARM_ROLES = {"flawed": "the imperfect human with the story's blind spot",
+             "control": "control A: the same imperfect human without the blind spot (the primary contrast)",
+             "expert": "control B: the expert (gold) with the same choice noise and fatigue"}
+
+
+def _flaws(spec: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{f.get('kind')}(" + ", ".join(f"{k}={v}" for k, v in f.items() if k != "kind") + ")"
+        for f in spec.get("flaws", [])) or "none"
+
+
+def _arms_table(a: dict[str, Any], run_dir: Path) -> str:
+    """Every arm: who evaluates, then the primary measure, gold and proxy before → after (Δ [95% CI])."""
+    e = html.escape
+    cfg_path = run_dir / "config.json"
+    arms_cfg = json.loads(cfg_path.read_text()).get("arms", {}) if cfg_path.exists() else {}
+    primary = a["measures"][0]
+    cols = [(primary, f"{primary['label']} (primary)")] + [
+        (o, o["label"]) for o in a.get("outcomes", []) if o["key"] in ("gold/mean", "proxy/mean")]
+    parts = ["<table><tr><th>arm</th><th>evaluator</th>"
+             + "".join(f"<th>{e(label)}: before → after, Δ [95% CI]</th>" for _, label in cols) + "</tr>"]
+    for arm in a["arms"]:
+        spec = arms_cfg.get(arm, {})
+        who = f"{ARM_ROLES.get(arm, arm)}<br><small>{e(str(spec.get('kind', '')))}: {e(_flaws(spec))}</small>"
+        cells = []
+        for m, _ in cols:
+            d = m["arms"].get(arm)
+            cells.append("<td>–</td>" if d is None else
+                         f"<td>{fmt(d['before'])} → {fmt(d['after'])}, {e(_ci(d['change']))}</td>")
+        parts.append(f"<tr><td><b>{e(arm)}</b></td><td>{who}</td>{''.join(cells)}</tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def _samples(a: dict[str, Any]) -> str:
+    """A few sampled answers per arm, before and after optimisation, with gold and proxy beside each."""
+    e = html.escape
+    samples = a.get("samples") or {}
+    if not samples:
+        return ""
+    # the failure indicators beside each answer: the story's own measures first, then the world's others
+    present = {k for arm in samples.values() for r in arm["before"] + arm["after"] for k in r}
+    own = [m["key"] for m in a["measures"] if m["source"] == "checkpoint" and m["key"] in present]
+    counts = ("syco/n_", "sandbag/n_")
+    others = sorted((k for k in present if k.startswith(("fail/", "syco/", "sandbag/", "calib/"))
+                     and not k.endswith("_n") and not k.startswith(counts) and k not in own),
+                    key=lambda k: (k == "fail/invalid", k))
+    fails = list(dict.fromkeys(own + others))[:3]
+    parts = ["<h3>Sampled answers, before and after optimisation</h3>"
+             "<p><small>The first sampled answer to each of the first held-out tasks, from each arm's first "
+             "replicate (pretraining seed, RLHF seed), at the initial policy and at the optimiser's last "
+             "checkpoint.</small></p>"
+             "<table><tr><th>arm</th><th>when</th><th>prompt</th><th>answer</th><th>gold</th><th>proxy</th>"
+             + "".join(f"<th>{e(k)}</th>" for k in fails) + "</tr>"]
+    for arm, s in samples.items():
+        for when, recs in (("before", s["before"]), (f"after (step {s['step']})", s["after"])):
+            for r in recs:
+                parts.append(
+                    f"<tr><td>{e(arm)} <small>({s['pretrain_seed']}/{s['seed']})</small></td>"
+                    f"<td>{e(when)}</td>"
+                    f"<td><code>{e(r['prompt'])}</code></td><td><code>{e(r['answer'])}</code></td>"
+                    f"<td>{fmt(r['gold'])}</td><td>{fmt(r['proxy'])}</td>"
+                    + "".join(f"<td>{fmt(r.get(k, float('nan')))}</td>" for k in fails) + "</tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def _generalisation(a: dict[str, Any]) -> str:
+    """Each failure on contexts the evaluator rated and on contexts it never saw, side by side."""
+    e = html.escape
+    gen = a.get("generalisation") or []
+    if not gen:
+        return ""
+    parts = ["<h3>Rated vs never-rated contexts</h3><p><small>Eval tasks whose context (fact, else prompt) "
+             "the evaluator rated and the optimiser trained on, against tasks from contexts held out of "
+             "every training split (<code>eval.unrated_fraction</code>). <i>where</i>: where flawed − "
+             "control is significant and at least the minimum effect.</small></p>"
+             "<table><tr><th>measure</th>"
+             + "".join(f"<th>{e(arm)}: rated Δ</th><th>{e(arm)}: unrated Δ</th>" for arm in a["arms"])
+             + "<th>flawed − control, rated</th><th>flawed − control, unrated</th><th>where</th></tr>"]
+    for g in gen:
+        cells = []
+        for arm in a["arms"]:
+            for ctx in ("rated", "unrated"):
+                d = g[ctx]["arms"].get(arm)
+                cells.append("<td>–</td>" if d is None else
+                             f"<td>{fmt(d['before'])} → {fmt(d['after'])}, {e(_ci(d['change']))}</td>")
+        dids = "".join(f"<td>{e(_ci(g[ctx]['did'])) if g[ctx].get('did') else '–'}</td>"
+                       for ctx in ("rated", "unrated"))
+        parts.append(f"<tr><td>{e(g['label'])}</td>{''.join(cells)}{dids}"
+                     f"<td><b>{e(g['where'])}</b></td></tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
 def story_section(a: dict[str, Any], run_dir: str | Path, link: str | None = None) -> str:
-    """One story: its question, the verdict from the pre-registered primary measure, the measures, the curves."""
+    """One story: its question, the pre-registered primary measure and verdict, every arm's failure, gold and
+    proxy, sampled answers before and after, the curves, then every measure."""
     e = html.escape
     run_dir = Path(run_dir)
     kind = "confirmatory" if a.get("confirmatory") else "exploratory"
-    parts = [
-        f"<h2>{e(a['name'])}: {e(a['failure'])}</h2><p>{e(a['description'])}</p>",
-        f"<p class='v'><b>{kind}</b> ({e(a.get('status_reason', ''))}).<br>{e(a['verdict'])}</p>",
-        f"<p>Pretraining seeds {e(str(a.get('pretrain_seeds')))}; replicates (pretraining seed, RLHF seed) "
-        f"{e(str(a.get('replicates')))}.</p>",
-        _table(a),
+    primary = a["measures"][0]
+    parts = [f"<h2>{e(a['name'])}: {e(a['failure'])}</h2>"]
+    if a.get("question"):
+        parts.append(f"<p><b>{e(a['question'])}</b></p>")
+    parts += [
+        f"<p class='v'>Pre-registered primary measure: <b>{e(primary['label'])}</b> "
+        f"({'a rise' if primary['failure_up'] else 'a fall'} is the failure; minimum effect "
+        f"{primary['min_effect']}; flawed change − control change, paired within replicates).<br>"
+        f"<b>{kind}</b> ({e(a.get('status_reason', ''))}).<br>{e(a['verdict'])}</p>",
+        f"<p>{e(a['description'])}</p>",
+        _arms_table(a, run_dir),
+        _generalisation(a),
+        _samples(a),
     ]
     if (run_dir / "metrics.jsonl").exists():
         uri = _figure(a, run_dir)
         if uri:
-            parts.append(f"<img alt='{e(a['name'])}' src='{uri}'>")
-    parts.append(f"<p><small>Method: {METHOD}</small></p>")
+            parts.append(f"<h3>Curves</h3><img alt='{e(a['name'])}' src='{uri}'>")
+    parts += [
+        "<h3>Every measure</h3>",
+        f"<p>Pretraining seeds {e(str(a.get('pretrain_seeds')))}; replicates (pretraining seed, RLHF seed) "
+        f"{e(str(a.get('replicates')))}.</p>",
+        _table(a),
+        f"<p><small>Method: {METHOD}</small></p>",
+    ]
     if link:
         parts.append(f"<p><a href='{e(link)}'>full run report</a></p>")
     return "\n".join(parts)

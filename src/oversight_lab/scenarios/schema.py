@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Measure", "Preregistration", "Scenario", "Story"]
+__all__ = ["Dose", "Measure", "Preregistration", "Scenario", "Story"]
 
 
 @dataclass(frozen=True)
@@ -73,13 +73,32 @@ class Measure:
 
 
 @dataclass(frozen=True)
+class Dose:
+    """A story's blind spot by strength: parameter ``param`` of the flawed arm's flaw ``flaw`` (its kind)
+    takes ``values``, ordered from none (the first: the flawed arm is then control A) to strong; ``label`` names
+    it. ``oversight-lab run STORY --dose`` runs one arm per value (:mod:`oversight_lab.analyses.dose`)."""
+
+    flaw: str
+    param: str
+    values: tuple[float, ...]
+    label: str
+
+    def __post_init__(self) -> None:
+        if len(self.values) < 2:
+            raise ValueError(f"dose of {self.flaw}.{self.param}: at least two values (none, strong)")
+
+
+@dataclass(frozen=True)
 class Story:
-    """A scenario read as one of the essay's failures: its measures (the first is the primary one)."""
+    """A scenario read as one of the essay's failures: its measures (the first is the primary one), its
+    question in one sentence (the report opens with it) and its dose (the blind spot by strength)."""
 
     name: str
     failure: str  # the failure in plain words, for the verdict
     measures: tuple[Measure, ...]
     optimizer: str = "rl"  # whose final checkpoint is "after RLHF"
+    question: str = ""
+    dose: Dose | None = None
 
     @property
     def scenario(self) -> Scenario:
