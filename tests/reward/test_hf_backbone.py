@@ -49,3 +49,27 @@ def test_the_run_refuses_a_missing_hf_backbone_before_anything_runs(tmp_path) ->
     cfg = RunConfig.model_validate({"reward": {"backbone": f"hf:{tmp_path / 'nope'}"}})
     with pytest.raises(ConfigError, match="config key 'reward.backbone'.*no such directory"):
         check_inputs(cfg)
+
+
+def test_pretokenized_rows_are_the_ids_trls_reward_trainer_makes(tmp_path) -> None:
+    """The reward model trains on ids tokenized in one batched call; they are the ones TRL's own dataset
+    preparation makes of the same rows (eos appended, prompt joined)."""
+    import datasets
+    from trl import RewardConfig, RewardTrainer
+    from transformers import AutoModelForSequenceClassification
+
+    from oversight_lab.reward.bradley_terry import _tokenized
+
+    world = AlchemyWorld()
+    _, tok, path, _ = load_or_pretrain(world, SMALL)
+    tasks = world.tasks("train", 12, seed=0)
+    rows = [{"prompt": t.prompt, "chosen": " sulfur alum borax", "rejected": " antimony orpiment realgar"}
+            for t in tasks]
+    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    model.config.pad_token_id = tok.pad_token_id
+    args = RewardConfig(output_dir=str(tmp_path), max_steps=1, report_to="none", use_cpu=True, max_length=None,
+                        disable_tqdm=True, save_strategy="no")
+    trainer = RewardTrainer(model=model, args=args, train_dataset=datasets.Dataset.from_list(rows),
+                            processing_class=tok)
+    chosen, rejected = _tokenized(rows, tok)
+    assert trainer.train_dataset["chosen_ids"] == chosen and trainer.train_dataset["rejected_ids"] == rejected

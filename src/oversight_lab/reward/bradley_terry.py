@@ -104,11 +104,13 @@ def train_reward_model(
 
     logging.getLogger("transformers.modeling_utils").setLevel(logging.ERROR)
     rows = to_trl(comparisons)
+    chosen_ids, rejected_ids = _tokenized(rows, tokenizer)
     members, logs = [], []
     for m in range(cfg.ensemble_size):
         rng = np.random.default_rng([seed, m])
         idx = rng.integers(0, len(rows), len(rows)) if (bootstrap and cfg.ensemble_size > 1) else np.arange(len(rows))
-        data = datasets.Dataset.from_list([rows[i] for i in idx])
+        data = datasets.Dataset.from_dict({"chosen_ids": [chosen_ids[i] for i in idx],
+                                           "rejected_ids": [rejected_ids[i] for i in idx]})
         torch.manual_seed(seed * 1000 + m)
         model = AutoModelForSequenceClassification.from_pretrained(backbone, num_labels=1)
         model.config.pad_token_id = tokenizer.pad_token_id
@@ -127,6 +129,18 @@ def train_reward_model(
         model.eval()
         members.append(model)
     return RewardModel(members, tokenizer, cfg.aggregate, cfg.uwo_lambda, train_log=logs)
+
+
+def _tokenized(rows: list[dict], tokenizer: PreTrainedTokenizerBase) -> tuple[list[list[int]], list[list[int]]]:
+    """The token ids TRL's RewardTrainer would make of explicit-prompt rows (``prompt + answer``, an ``<eos>``
+    appended unless the answer ends with one, the tokenizer's own special tokens), in one batched call instead
+    of two ``Dataset.map`` passes per member: the same ids (tests/reward), ~0.1 s less per reward model."""
+    eos = tokenizer.eos_token
+
+    def texts(key: str) -> list[str]:
+        return [r["prompt"] + r[key] + ("" if r[key].endswith(eos) else eos) for r in rows]
+
+    return tokenizer(text=texts("chosen"))["input_ids"], tokenizer(text=texts("rejected"))["input_ids"]
 
 
 def preference_accuracy(rm: RewardModel, prompts: Sequence[str], chosen: Sequence[str], rejected: Sequence[str]) -> float:
