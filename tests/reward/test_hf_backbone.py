@@ -55,8 +55,8 @@ def test_pretokenized_rows_are_the_ids_trls_reward_trainer_makes(tmp_path) -> No
     """The reward model trains on ids tokenized in one batched call; they are the ones TRL's own dataset
     preparation makes of the same rows (eos appended, prompt joined)."""
     import datasets
-    from trl import RewardConfig, RewardTrainer
     from transformers import AutoModelForSequenceClassification
+    from trl import RewardConfig, RewardTrainer
 
     from oversight_lab.reward.bradley_terry import _tokenized
 
