@@ -8,7 +8,9 @@ computes the protocol's headline numbers over replicates with 95% intervals at t
 
 Analyses (``config.protocol.analysis``):
 
-* ``rlaif`` — each arm's label accuracy against gold; judge calls, unparseable replies, position bias.
+* ``rlaif`` — each arm's label accuracy and reward-model accuracy against gold, gold and undisclosed mercury
+  after optimisation; each judge arm minus the flawed human and minus the control; judge calls, unparseable
+  replies, position bias.
 * ``assisted`` — accuracy of the unaided and assisted evaluators, and the assistant's error rate per arm.
 * ``layers`` — accuracy against gold per chain depth (the curve), each layer's assistant error rate, and the
   change from depth 0 to the deepest layer.
@@ -92,16 +94,40 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
 
 
 def _per_arm(table: dict, key: str, p: dict) -> dict[str, dict[str, float]]:
-    return {arm: _ci(p, [r.get(key, float("nan")) for r in by_seed.values()]) for arm, by_seed in table.items()}
+    return {arm: _ci(p, [r.get(key, float("nan")) for r in seeds.values()]) for arm, seeds in table.items()}
 
 
 def _rlaif(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    """Per arm: label accuracy and held-out reward-model accuracy against gold, gold and undisclosed
+    mercury after best-of-n (largest n) and RL; each judge arm minus the flawed arm and minus the control,
+    paired within replicates (the pre-registered contrast: the first judge arm − the flawed arm on
+    ``rm_acc_gold``)."""
+    flawed, control = p.get("flawed_arm", "human"), p.get("control_arm", "control")
+    judges = [a for a in p.get("judge_arms", [a for a in table if a.startswith("judge")]) if a in table]
     out: dict[str, Any] = {
         "accuracy": _per_arm(table, "acc/expected", p),
+        "rm_acc_gold": _per_arm(table, "rm_acc_gold", p),
         "gold_bon_max": _per_arm(table, "gold_bon_max", p),
         "gold_rl_final": _per_arm(table, "gold_rl_final", p),
         "judge": {},
+        "judge_arms": judges,
+        "contrasts": {},
     }
+    for key, opt in (("undisclosed_bon_max", "bon"), ("undisclosed_rl_final", "rl")):
+        if any(r["optimizer"] == opt for r in rows):
+            out[key] = {
+                arm: _ci(p, [_metric_at(rows, arm, s, opt, "fail/undisclosed_toxic") for s in sorted(seeds)])
+                for arm, seeds in table.items()
+            }
+    for judge in judges:
+        for other in (flawed, control):
+            if other not in table:
+                continue
+            seeds = sorted(table[judge])
+            out["contrasts"][f"{judge} − {other}"] = {
+                key: _ci(p, [table[judge][s][key] - table[other][s][key] for s in seeds])
+                for key in ("rm_acc_gold", "acc/expected", "gold_rl_final")
+            }
     for arm, by_seed in table.items():
         stats = [r["stats"] for r in by_seed.values() if r["stats"]]
         if stats:

@@ -5,7 +5,8 @@
 ``expert``     gold, plus any noise flaw: the control
 ``judge``      a model judge (RLAIF): ``backend`` ``"tiny"`` (a GPT-2 judge trained here,
                :mod:`~oversight_lab.evaluators.tiny_judge`; ``steps``, ``n_embd``, ``n_layer``, ``n_pairs``,
-               ``labeller_flaws``), ``"hf"`` (``path``: any causal LM) or ``"openai"`` (``base_url``,
+               ``labeller``: ``expert``, ``simulated`` with ``labeller_flaws``, or ``constitution``, no
+               gold), ``"hf"`` (``path``: any causal LM) or ``"openai"`` (``base_url``,
                ``model``, ``api_key_env``: the name of the variable holding the key, ``concurrency``,
                ``max_tokens``); ``constitution``; ``both_orders``; ``batch_size``; ``min_mass``
 ``assisted``   the flawed evaluator with an AI assistant (:mod:`~oversight_lab.evaluators.assisted`):
@@ -140,6 +141,7 @@ def _judge(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
         cfg = TinyJudgeConfig(
             **{k: int(v) for k, v in params.items() if k in keys},
             labeller_flaws=tuple(params.get("labeller_flaws", ())),
+            labeller=params.get("labeller"),
             base=params.get("pretrained"),
         )
         path = load_or_train_judge(world, cfg, constitution)
@@ -188,9 +190,9 @@ def _human(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
 
 register_kind("simulated", (), _simulated)
 register_kind("expert", (), _expert)
-register_kind("judge", ("backend", "steps", "n_embd", "n_layer", "n_pairs", "labeller_flaws", "path",
-                        "base_url", "model", "api_key_env", "concurrency", "max_tokens", "constitution",
-                        "both_orders", "batch_size", "min_mass", "pretrained"), _judge)
+register_kind("judge", ("backend", "steps", "n_embd", "n_layer", "n_pairs", "labeller_flaws", "labeller",
+                        "path", "base_url", "model", "api_key_env", "concurrency", "max_tokens",
+                        "constitution", "both_orders", "batch_size", "min_mass", "pretrained"), _judge)
 register_kind("assisted", ("n_labels", "label_noise"), _assisted)
 register_kind("chain", ("depth", "n_labels", "label_noise"), _chain)
 register_kind("human", ("base_url", "token_env", "conditions", "labels_per_item", "timeout_s", "poll_s"),

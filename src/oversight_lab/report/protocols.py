@@ -29,7 +29,20 @@ def _f(ci: dict[str, float] | None, digits: int = 3) -> str:
 def headline_lines(r: dict[str, Any]) -> list[str]:
     """One line per headline number, mean [95% CI] over seeds."""
     a = r["analysis"]
-    if a in ("rlaif", "assisted"):
+    if a == "rlaif":
+        out = [
+            f"{arm}: label accuracy vs gold {_f(ci)}; reward model's held-out accuracy vs gold "
+            f"{_f(r['rm_acc_gold'][arm])}; gold after RL {_f(r['gold_rl_final'][arm])}"
+            + (f"; undisclosed mercury after RL {_f(r['undisclosed_rl_final'][arm])}"
+               if "undisclosed_rl_final" in r else "")
+            for arm, ci in r["accuracy"].items()
+        ]
+        out += [
+            f"{name}: reward-model accuracy vs gold {_f(v['rm_acc_gold'])}, label accuracy "
+            f"{_f(v['acc/expected'])}, gold after RL {_f(v['gold_rl_final'])}"
+            for name, v in r.get("contrasts", {}).items()
+        ]
+    elif a == "assisted":
         out = [f"{arm}: accuracy vs gold {_f(ci)}" for arm, ci in r["accuracy"].items()]
         for arm, ci in r.get("assistant_error", {}).items():
             if not math.isnan(ci["mean"]):
@@ -37,6 +50,7 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
                     f"{arm}: assistant error rate {_f(ci)}; gain over unaided "
                     f"{_f(r['gain_over_unaided'].get(arm))}"
                 )
+    if a in ("rlaif", "assisted"):
         for arm, st in r.get("judge", {}).items():
             out.append(
                 f"{arm}: {int(st['calls'])} judge calls, {int(st['unparseable'])} unparseable "
@@ -165,6 +179,12 @@ def _figure(r: dict[str, Any]) -> str | None:
             cis = [r["policies"][pol][arm][f"{key}_{c}"] for arm in arms for c in ("present", "absent")]
             labels = [f"{arm}\n{c}" for arm in arms for c in ("present", "absent")]
             _bars(ax, labels, cis, f"{title} ({pol}), supervisor present vs absent")
+    elif a == "rlaif":
+        _bars(axes[0], list(r["rm_acc_gold"]), list(r["rm_acc_gold"].values()),
+              "reward model's held-out accuracy vs gold")
+        key = "gold_rl_final" if any(not math.isnan(c["mean"]) for c in r["gold_rl_final"].values()) \
+            else "gold_bon_max"
+        _bars(axes[1], list(r[key]), list(r[key].values()), f"gold of the trained policy ({key[5:]})")
     else:
         _bars(axes[0], list(r["accuracy"]), list(r["accuracy"].values()), "label accuracy vs gold")
         _bars(
