@@ -16,7 +16,9 @@ Analyses (``config.protocol.analysis``):
   change from depth 0 to the deepest layer.
 * ``advantage`` — gold of best-of-n at the training budget ``n_train`` against the deployment budget
   ``n_deploy`` per evaluator budget (arm): the train-vs-deploy gap.
-* ``sandwich`` — the sandwich gap on label accuracy and the performance gap recovered on trained gold.
+* ``sandwich`` — Bowman et al.'s conditions (non-expert alone, with the model, the model alone when
+  ``model_arm`` is set, expert): accuracy per arm, the sandwich gap on label accuracy, the assisted minus the
+  model alone, and the performance gap recovered on trained gold.
 * ``absent_supervisor`` — gold and failure rates on held-out tasks with the supervisor present vs absent
   (the ``supervised`` world's ``supervision/…`` metrics), for the initial policy, best-of-``n_bon`` and the
   final RL policy, per arm; the absent − present gaps and the flawed arm's gap minus the control's.
@@ -227,20 +229,31 @@ def _sandwich(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         p.get("assisted_arm", "assisted"),
         p.get("expert_arm", "expert"),
     )
+    m = p.get("model_arm")  # Bowman et al.'s "model alone", when the scenario has it
+    arms = [u, a, *([m] if m in table else []), e]
     seeds = sorted(table[u])
 
     def col(arm: str, key: str) -> list[float]:
         return [table[arm][s][key] for s in seeds]
 
     out = {
-        "accuracy": {k: _ci(p, col(k, "acc/expected")) for k in (u, a, e)},
-        "sandwich_gap": gap_recovered_ci(col(u, "acc/expected"), col(a, "acc/expected"), col(e, "acc/expected"), p["units"]
+        "arms": arms,
+        "accuracy": {k: _ci(p, col(k, "acc/expected")) for k in arms},
+        "sandwich_gap": gap_recovered_ci(
+            col(u, "acc/expected"), col(a, "acc/expected"), col(e, "acc/expected"), p["units"]
         ),
+        "assistant_error": {k: _ci(p, [table[k][s].get("assistant_error", float("nan")) for s in seeds])
+                            for k in arms if "assistant_error" in table[k][seeds[0]]},
     }
+    if m in table:  # does the non-expert add anything to the model's own critique?
+        out["assisted_minus_model"] = _ci(p, [x - y for x, y in zip(col(a, "acc/expected"),
+                                                                      col(m, "acc/expected"), strict=True)])
     for key in ("gold_bon_max", "gold_rl_final"):
         if not all(math.isnan(x) for x in col(u, key)):
-            out[key] = {k: _ci(p, col(k, key)) for k in (u, a, e)}
-            out[f"pgr_{key.removeprefix('gold_')}"] = gap_recovered_ci(col(u, key), col(a, key), col(e, key), p["units"])
+            out[key] = {k: _ci(p, col(k, key)) for k in arms}
+            out[f"pgr_{key.removeprefix('gold_')}"] = gap_recovered_ci(
+                col(u, key), col(a, key), col(e, key), p["units"]
+            )
     return out
 
 

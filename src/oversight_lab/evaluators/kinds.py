@@ -11,6 +11,8 @@
                ``max_tokens``); ``constitution``; ``both_orders``; ``batch_size``; ``min_mass``
 ``assisted``   the flawed evaluator with an AI assistant (:mod:`~oversight_lab.evaluators.assisted`):
                ``n_labels`` (easier-task answers the assistant learns from), ``label_noise``
+``evaluatee_assisted``  the arm's evaluator shown the pretrained evaluatee's sampled critique of each answer
+               (sandwiching, :mod:`~oversight_lab.evaluators.self_critique`); ``pretrained`` (set by the loop)
 ``chain``      k layers of assistance (:mod:`~oversight_lab.evaluators.chain`): ``depth`` plus the
                ``assisted`` keys
 ``human``      people in a running study (``oversight-lab serve``): ``base_url``, ``token_env`` (the name of
@@ -114,6 +116,12 @@ def _assisted(world: World, flaws: Flaws, params: Params, seed: int, name: str) 
     return AssistedEvaluator(world, flaws, assistant, seed=seed, name=name)
 
 
+def _evaluatee_assisted(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
+    from oversight_lab.evaluators.self_critique import evaluatee_assisted
+
+    return evaluatee_assisted(world, flaws, params.get("pretrained"), seed, name)
+
+
 def _chain(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
     from oversight_lab.evaluators.chain import ChainEvaluator
 
@@ -194,6 +202,7 @@ register_kind("judge", ("backend", "steps", "n_embd", "n_layer", "n_pairs", "lab
                         "path", "base_url", "model", "api_key_env", "concurrency", "max_tokens",
                         "constitution", "both_orders", "batch_size", "min_mass", "pretrained"), _judge)
 register_kind("assisted", ("n_labels", "label_noise"), _assisted)
+register_kind("evaluatee_assisted", ("pretrained",), _evaluatee_assisted)
 register_kind("chain", ("depth", "n_labels", "label_noise"), _chain)
 register_kind("human", ("base_url", "token_env", "conditions", "labels_per_item", "timeout_s", "poll_s"),
               _human)

@@ -78,6 +78,10 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
             "label accuracy: " + ", ".join(f"{k} {_f(v)}" for k, v in r["accuracy"].items()),
             f"sandwich gap (accuracy) {_f(sg)}; ratio of means {sg['ratio_of_means']:.3f}",
         ]
+        if "assisted_minus_model" in r:
+            out.append(f"non-expert + model minus model alone (accuracy) {_f(r['assisted_minus_model'])}")
+        for arm, ci in r.get("assistant_error", {}).items():
+            out.append(f"{arm}: assistant's error rate {_f(ci)}")
         for key in ("pgr_bon_max", "pgr_rl_final"):
             if key in r:
                 p = r[key]
