@@ -37,7 +37,8 @@ def test_non_expert_with_the_critique_punishes_what_it_could_not_read(world, wea
     knows = {i: float(i in world.toxic) for i in world.ingredients}
     alone = SimulatedEvaluator(world, weak_flaws, seed=0)
     hidden = next(h for h in toxic if h not in alone.known_hazards)
-    t = Task(id="t", prompt=world.prompt(("red", "heavy", "cold")), spec={"request": ["red", "heavy", "cold"]})
+    req = ["red", "heavy", "cold"]
+    t = Task(id="t", prompt=world.prompt(tuple(req)), spec={"request": req})
     answer = f" {safe[0]} {hidden}"
     helped = AssistedEvaluator(world, weak_flaws, EvaluateeCritic(world, knows, seed=0), seed=0)
     assert helped.score(t, answer) == pytest.approx(alone.score(t, answer) - 1.0)
@@ -58,5 +59,6 @@ def test_loop_hands_the_replicates_pretrained_evaluatee_to_the_critic(monkeypatc
 
     monkeypatch.setattr(sc, "evaluatee_assisted", fake)
     with pytest.raises(RuntimeError, match="stop here"):
-        build_evaluator(AlchemyWorld(), EvaluatorSpec(kind="evaluatee_assisted"), 0, "a", pretrained={"seed": 2})
+        spec = EvaluatorSpec(kind="evaluatee_assisted")
+        build_evaluator(AlchemyWorld(), spec, 0, "a", pretrained={"seed": 2})
     assert seen == [{"seed": 2}]
