@@ -18,7 +18,9 @@ from oversight_lab.worlds import AlchemyWorld
 
 
 def test_every_kind_is_registered():
-    assert set(KINDS) == {"simulated", "expert", "judge", "assisted", "evaluatee_assisted", "chain", "human"}
+    assert set(KINDS) == {
+        "simulated", "expert", "judge", "assisted", "evaluatee_assisted", "layered", "chain", "human"
+    }
 
 
 @pytest.mark.parametrize(

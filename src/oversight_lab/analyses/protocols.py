@@ -85,8 +85,9 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
             }
             if "assistant" in ev:
                 rec["assistant_error"] = ev["assistant"]["error_rate"] if ev.get("depth", 1) else float("nan")
-            if "layer_error_rates" in ev:
-                rec["layer_error_rates"] = ev["layer_error_rates"]
+            for key in ("layer_error_rates", "layer_accuracy", "human_accuracy"):
+                if key in ev:
+                    rec[key] = ev[key]
             rec["gold_initial"] = _metric_at(rows, arm, seed, "initial", "gold/mean")
             rec["gold_bon_max"] = _metric_at(rows, arm, seed, "bon", "gold/mean")
             rec["gold_rl_final"] = _metric_at(rows, arm, seed, "rl", "gold/mean")
@@ -204,6 +205,13 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         "first_assisted_minus_last": drop1,
         "slope_per_layer": _ci(p, slopes),
         "label_noise": p.get("label_noise"),
+        "blind_fraction": p.get("blind_fraction"),
+        # each layer's agreement with gold on its own held-out pairs (the layered kind records it), per depth
+        "layer_accuracy": [
+            _ci(p, [(r.get("layer_accuracy") or [float("nan")])[-1] if (_depth(a) or 0) > 0
+                    else r.get("human_accuracy", float("nan")) for r in table[a].values()])
+            for a in arms
+        ],
     }
 
 

@@ -13,6 +13,9 @@
                ``n_labels`` (easier-task answers the assistant learns from), ``label_noise``
 ``evaluatee_assisted``  the arm's evaluator shown the pretrained evaluatee's sampled critique of each answer
                (sandwiching, :mod:`~oversight_lab.evaluators.self_critique`); ``pretrained`` (set by the loop)
+``layered``    k reward-model layers over the arm's evaluator, each fitted on the layer below's choices with
+               its own blind spot (:mod:`~oversight_lab.evaluators.layered`): ``depth``, ``n_pairs``,
+               ``blind_fraction``
 ``chain``      k layers of assistance (:mod:`~oversight_lab.evaluators.chain`): ``depth`` plus the
                ``assisted`` keys
 ``human``      people in a running study (``oversight-lab serve``): ``base_url``, ``token_env`` (the name of
@@ -122,6 +125,14 @@ def _evaluatee_assisted(world: World, flaws: Flaws, params: Params, seed: int, n
     return evaluatee_assisted(world, flaws, params.get("pretrained"), seed, name)
 
 
+def _layered(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
+    from oversight_lab.evaluators.layered import LayeredEvaluator
+
+    return LayeredEvaluator(world, flaws, int(params.get("depth", 1)), seed=seed, name=name,
+                            n_pairs=int(params.get("n_pairs", 2000)),
+                            blind_fraction=float(params.get("blind_fraction", 0.25)))
+
+
 def _chain(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
     from oversight_lab.evaluators.chain import ChainEvaluator
 
@@ -203,6 +214,7 @@ register_kind("judge", ("backend", "steps", "n_embd", "n_layer", "n_pairs", "lab
                         "constitution", "both_orders", "batch_size", "min_mass", "pretrained"), _judge)
 register_kind("assisted", ("n_labels", "label_noise"), _assisted)
 register_kind("evaluatee_assisted", ("pretrained",), _evaluatee_assisted)
+register_kind("layered", ("depth", "n_pairs", "blind_fraction"), _layered)
 register_kind("chain", ("depth", "n_labels", "label_noise"), _chain)
 register_kind("human", ("base_url", "token_env", "conditions", "labels_per_item", "timeout_s", "poll_s"),
               _human)
