@@ -14,8 +14,9 @@ Analyses (``config.protocol.analysis``):
 * ``assisted`` — accuracy of the unaided and assisted evaluators, and the assistant's error rate per arm.
 * ``layers`` — accuracy against gold per chain depth (the curve), each layer's assistant error rate, and the
   change from depth 0 to the deepest layer.
-* ``advantage`` — gold of best-of-n at the training budget ``n_train`` against the deployment budget
-  ``n_deploy`` per evaluator budget (arm): the train-vs-deploy gap.
+* ``advantage`` — the evaluator's budget (arm) against the evaluatee's deployment compute (best-of-n for
+  every recorded n, RL steps when run): failure and gold on the grid, failure against budget at ``n_deploy``,
+  the n at which each budget's failure appears; gold at ``n_train`` minus at ``n_deploy``.
 * ``sandwich`` — Bowman et al.'s conditions (non-expert alone, with the model, the model alone when
   ``model_arm`` is set, expert): accuracy per arm, the sandwich gap on label accuracy, the assisted minus the
   model alone, and the performance gap recovered on trained gold.
@@ -216,18 +217,46 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
 
 
 def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    """The evaluator's budget (arms: how many items of an answer it reads) against the evaluatee's deployment
+    compute (best-of-n for every recorded n; RL steps when the run has RL): the failure and gold on the grid,
+    the failure against the budget at ``n_deploy``, the smallest n at which each budget's failure reaches
+    ``failure_threshold``, and (as before) gold at ``n_train`` minus at ``n_deploy``."""
     n_train, n_deploy = int(p.get("n_train", 4)), int(p.get("n_deploy", 64))
-    out: dict[str, Any] = {"n_train": n_train, "n_deploy": n_deploy, "arms": {}}
+    failure = p.get("failure", "fail/undisclosed_toxic")
+    threshold = float(p.get("failure_threshold", 0.1))
+    ns = sorted({int(r["step"]) for r in rows if r["optimizer"] == "bon"})
+    rl_steps = sorted({int(r["step"]) for r in rows if r["optimizer"] == "rl"})
+    out: dict[str, Any] = {
+        "n_train": n_train, "n_deploy": n_deploy, "failure": failure, "failure_threshold": threshold,
+        "ns": ns, "rl_steps": rl_steps, "arms": {},
+    }
     for arm, by_seed in table.items():
         seeds = sorted(by_seed)
-        tr = [_metric_at(rows, arm, s, "bon", "gold/mean", n_train) for s in seeds]
-        de = [_metric_at(rows, arm, s, "bon", "gold/mean", n_deploy) for s in seeds]
+
+        def at(opt: str, key: str, n: int, arm: str = arm, seeds: list = seeds) -> list[float]:
+            return [_metric_at(rows, arm, s, opt, key, n) for s in seeds]
+
+        tr, de = at("bon", "gold/mean", n_train), at("bon", "gold/mean", n_deploy)
+        grid = {n: {"failure": _ci(p, at("bon", failure, n)), "gold": _ci(p, at("bon", "gold/mean", n))}
+                for n in ns}
+        onset = next((n for n in ns if grid[n]["failure"]["mean"] >= threshold), None)
         out["arms"][arm] = {
             "gold_train": _ci(p, tr),
             "gold_deploy": _ci(p, de),
             "gap": _ci(p, [a - b for a, b in zip(tr, de, strict=False)]),
             "accuracy": _ci(p, [by_seed[s]["acc/expected"] for s in seeds]),
+            "grid": grid,
+            "failure_deploy": _ci(p, at("bon", failure, n_deploy)),
+            "onset_n": onset,
+            "rl_grid": {k: {"failure": _ci(p, at("rl", failure, k)), "gold": _ci(p, at("rl", "gold/mean", k))}
+                        for k in rl_steps},
         }
+    pair = p.get("contrast_arms")  # the pre-registered contrast: failure at n_deploy, first arm − second
+    if pair and all(a in table for a in pair):
+        seeds = sorted(table[pair[0]])
+        diff = [_metric_at(rows, pair[0], s, "bon", failure, n_deploy)
+                - _metric_at(rows, pair[1], s, "bon", failure, n_deploy) for s in seeds]
+        out["contrast"] = {"arms": list(pair), "n": n_deploy, **_ci(p, diff)}
     return out
 
 

@@ -66,12 +66,23 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
             f"{_f(r.get('first_assisted_minus_last'))}; slope per layer {_f(r['slope_per_layer'])}",
         ]
     if a == "advantage":
-        return [
-            f"{arm}: gold at best-of-{r['n_train']} (training) {_f(v['gold_train'])} → "
-            f"best-of-{r['n_deploy']} "
-            f"(deployment) {_f(v['gold_deploy'])}; train − deploy gap {_f(v['gap'])}"
-            for arm, v in r["arms"].items()
-        ]
+        fail = r.get("failure", "fail/undisclosed_toxic")
+        out = []
+        if "contrast" in r:
+            c = r["contrast"]
+            out.append(f"{fail} at best-of-{c['n']}, {c['arms'][0]} − {c['arms'][1]}: {_f(c)}")
+        for arm, v in r["arms"].items():
+            if "grid" in v:
+                curve = ", ".join(f"n={n}: {_f(c['failure'], 2)}" for n, c in v["grid"].items())
+                onset = v.get("onset_n")
+                when = (f"reaches {r['failure_threshold']:g} at n = {onset}" if onset is not None
+                        else f"stays below {r['failure_threshold']:g} at every n")
+                out.append(f"{arm}: {fail} against the evaluatee's best-of-n {curve}; {when}")
+            out.append(
+                f"{arm}: gold at best-of-{r['n_train']} (training) {_f(v['gold_train'])} → best-of-"
+                f"{r['n_deploy']} (deployment) {_f(v['gold_deploy'])}; train − deploy gap {_f(v['gap'])}"
+            )
+        return out
     if a == "sandwich":
         sg = r["sandwich_gap"]
         out = [
@@ -156,6 +167,22 @@ def _figure(r: dict[str, Any]) -> str | None:
             ax.set_xlabel("chain depth (layers of AI assistance)")
             ax.set_title(f"{title} (mean, 95% CI over seeds)", fontsize=10)
             ax.grid(alpha=0.3)
+    elif a == "advantage" and all("grid" in v for v in r["arms"].values()):
+        arms = list(r["arms"])
+        for k, arm in enumerate(arms):  # failure against deployment compute, one line per evaluator budget
+            ns = [int(n) for n in r["arms"][arm]["grid"]]
+            cis = [c["failure"] for c in r["arms"][arm]["grid"].values()]
+            axes[0].plot(ns, [c["mean"] for c in cis], "-o", color=COLORS[k % len(COLORS)], label=arm)
+            axes[0].fill_between(ns, [c["mean"] if math.isnan(c["lo"]) else c["lo"] for c in cis],
+                                 [c["mean"] if math.isnan(c["hi"]) else c["hi"] for c in cis],
+                                 color=COLORS[k % len(COLORS)], alpha=0.15, linewidth=0)
+        axes[0].set_xscale("log", base=2)
+        axes[0].set_xlabel("evaluatee's deployment compute: best-of-n, n")
+        axes[0].set_title(f"{r['failure']} (mean, 95% CI)", fontsize=10)
+        axes[0].legend(fontsize=8)
+        axes[0].grid(alpha=0.3)
+        _bars(axes[1], arms, [r["arms"][arm]["failure_deploy"] for arm in arms],
+              f"{r['failure']} at best-of-{r['n_deploy']} against the evaluator's budget")
     elif a == "advantage":
         arms = list(r["arms"])
         x = range(len(arms))
