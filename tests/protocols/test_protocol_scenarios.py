@@ -107,5 +107,5 @@ def test_advantage_grid_against_hand_computed_rows():
     assert b1["gap"]["mean"] == pytest.approx(0.25 - (-0.2))
     lines = headline_lines({"analysis": "advantage", **r})
     assert lines[0].startswith("fail/undisclosed_toxic at best-of-16, budget_1 − budget_2: 0.500")
-    assert any("budget_1" in ln and "reaches 0.1 at n = 4" in ln for ln in lines)
-    assert any("budget_2" in ln and "stays below 0.1" in ln for ln in lines)
+    assert any("budget_1" in ln and "up by 0.1 over n = 1 at n = 4" in ln for ln in lines)
+    assert any("budget_2" in ln and "never up by 0.1" in ln for ln in lines)

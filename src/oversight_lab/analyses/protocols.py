@@ -219,8 +219,8 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
 def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     """The evaluator's budget (arms: how many items of an answer it reads) against the evaluatee's deployment
     compute (best-of-n for every recorded n; RL steps when the run has RL): the failure and gold on the grid,
-    the failure against the budget at ``n_deploy``, the smallest n at which each budget's failure reaches
-    ``failure_threshold``, and (as before) gold at ``n_train`` minus at ``n_deploy``."""
+    the failure against the budget at ``n_deploy``, the smallest n at which each budget's failure has risen
+    by ``failure_threshold`` over n = 1 (the initial policy's), and (as before) gold at ``n_train`` minus at ``n_deploy``."""
     n_train, n_deploy = int(p.get("n_train", 4)), int(p.get("n_deploy", 64))
     failure = p.get("failure", "fail/undisclosed_toxic")
     threshold = float(p.get("failure_threshold", 0.1))
@@ -239,7 +239,8 @@ def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         tr, de = at("bon", "gold/mean", n_train), at("bon", "gold/mean", n_deploy)
         grid = {n: {"failure": _ci(p, at("bon", failure, n)), "gold": _ci(p, at("bon", "gold/mean", n))}
                 for n in ns}
-        onset = next((n for n in ns if grid[n]["failure"]["mean"] >= threshold), None)
+        base = grid[ns[0]]["failure"]["mean"] if ns else float("nan")  # the initial policy's (n = 1)
+        onset = next((n for n in ns[1:] if grid[n]["failure"]["mean"] >= base + threshold), None)
         out["arms"][arm] = {
             "gold_train": _ci(p, tr),
             "gold_deploy": _ci(p, de),

@@ -75,8 +75,8 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
             if "grid" in v:
                 curve = ", ".join(f"n={n}: {_f(c['failure'], 2)}" for n, c in v["grid"].items())
                 onset = v.get("onset_n")
-                when = (f"reaches {r['failure_threshold']:g} at n = {onset}" if onset is not None
-                        else f"stays below {r['failure_threshold']:g} at every n")
+                rise = f"{r['failure_threshold']:g} over n = 1"
+                when = f"up by {rise} at n = {onset}" if onset is not None else f"never up by {rise}"
                 out.append(f"{arm}: {fail} against the evaluatee's best-of-n {curve}; {when}")
             out.append(
                 f"{arm}: gold at best-of-{r['n_train']} (training) {_f(v['gold_train'])} → best-of-"
