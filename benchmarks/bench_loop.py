@@ -86,6 +86,10 @@ def run_once(cache: Path, workers: int, extra: list[str]) -> dict:
         "verdict": analysis.get("verdict"),
         **m,
         "prepare_s": t["prepare"],
+        # where the wall goes besides the jobs: until the first job starts (workers importing, the CLI before),
+        # and after the pool (summary, analysis, report: the process wall minus the pool's)
+        "first_job_started_s": t.get("first_job_started"),
+        "after_pool_s": m["wall_s"] - t["wall"],
         "stages_job_s": t["job_seconds_by_stage"],
         "pretrain": t["pretrain"],
         "headline": {
@@ -115,9 +119,17 @@ def main() -> None:
     ap.add_argument("--yardstick", default=str(Path(__file__).resolve().parents[2] / "shared" / "anchors" /
                                                "raw_trl_loop" / "e2e.py"))
     ap.add_argument("--no-baseline", action="store_true", help="skip the 1-worker baseline runs")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME:KEY=VALUE[,KEY=VALUE]",
+                    help="also run cold and warm with these --set overrides (e.g. a budget change under "
+                         "consideration), in the same command, against the same yardstick")
     args = ap.parse_args()
     extra = [x for s in args.set for x in ("--set", s)]
     results: dict[str, list[dict]] = {"yardstick": [], "cold": [], "warm": [], "baseline_warm_1_worker": []}
+    variants = {}
+    for v in args.variant:
+        name, _, sets = v.partition(":")
+        variants[name] = [x for item in sets.split(",") if item for x in ("--set", item)]
+        results[f"{name}_cold"], results[f"{name}_warm"] = [], []
     for _ in range(args.repeats):
         results["yardstick"].append(yardstick_once(Path(args.yardstick)))
         with tempfile.TemporaryDirectory() as cache:
@@ -125,6 +137,10 @@ def main() -> None:
             results["warm"].append(run_once(Path(cache), 2, extra))
             if not args.no_baseline:
                 results["baseline_warm_1_worker"].append(run_once(Path(cache), 1, extra))
+        for name, sets in variants.items():
+            with tempfile.TemporaryDirectory() as cache:
+                results[f"{name}_cold"].append(run_once(Path(cache), 2, extra + sets))
+                results[f"{name}_warm"].append(run_once(Path(cache), 2, extra + sets))
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.out).write_text(json.dumps({"partial": results}, indent=1))  # kept if the summary fails
     results = {k: v for k, v in results.items() if v}
@@ -139,6 +155,9 @@ def main() -> None:
     yard = statistics.median(r["wall_s"] for r in results["yardstick"])
     med["ratio_warm_over_yardstick"] = med["warm"]["wall_s"] / yard
     med["ratio_cold_over_yardstick"] = med["cold"]["wall_s"] / yard
+    for name in variants:
+        med[f"ratio_{name}_warm_over_yardstick"] = med[f"{name}_warm"]["wall_s"] / yard
+        med[f"ratio_{name}_cold_over_yardstick"] = med[f"{name}_cold"]["wall_s"] / yard
     if "baseline_warm_1_worker" in med:
         med["ratio_warm_1_worker_over_2"] = med["baseline_warm_1_worker"]["wall_s"] / med["warm"]["wall_s"]
     stages = {
@@ -165,6 +184,14 @@ def main() -> None:
     if "baseline_warm_1_worker" in med:
         print(f"| warm wall, 1 worker (baseline) | {med['baseline_warm_1_worker']['wall_s']:.1f} s |")
         print(f"| speed-up, 1 worker / 2 workers | {med['ratio_warm_1_worker_over_2']:.2f}× |")
+    starts = [r["first_job_started_s"] for r in results["warm"] if r.get("first_job_started_s") is not None]
+    if starts:
+        print(f"| warm: until the first job starts / after the pool | {statistics.median(starts):.1f} s / "
+              f"{statistics.median(r['after_pool_s'] for r in results['warm']):.1f} s |")
+    for name, sets in variants.items():
+        print(f"| variant {name} ({' '.join(sets[1::2])}): cold / warm | {med[f'{name}_cold']['wall_s']:.1f} s "
+              f"({med[f'ratio_{name}_cold_over_yardstick']:.2f}×) / {med[f'{name}_warm']['wall_s']:.1f} s "
+              f"({med[f'ratio_{name}_warm_over_yardstick']:.2f}×); peak {med[f'{name}_warm']['peak_pss_mb']:.0f} MB |")
     cold_cpu, warm_cpu = med["cold"]["cpu_s"], med["warm"]["cpu_s"]
     print(f"| CPU seconds (all processes), cold / warm | {cold_cpu:.0f} s / {warm_cpu:.0f} s |")
     loads = [r["load_before"] for v in results.values() for r in v]

@@ -20,9 +20,9 @@ LAYERS: list[set[str]] = [
     {"settings", "cache", "datafiles", "metrics", "feedback"},
     {"worlds"},
     {"models", "evaluators"},  # every evaluator kind and flaw
-    {"reward", "optimize", "probes", "evals"},
+    {"reward", "optimize", "probes", "evals", "weak_to_strong"},  # methods; weak_to_strong: one w2s replicate
     {"config"},  # RunConfig composes the configs the methods own; check_inputs
-    {"loop", "loop_english"},  # one (arm, seed): the word-level loop, and the English loop for chat models
+    {"loop", "loop_english", "loop_debate"},  # one (arm, seed): the word-level loop, the English loop, debate
     {"runs", "sweeps", "server", "scenarios"},  # write run directories, then stop; the web app beside them
     {"analyses", "protocols"},  # compute results from run directories
     {"report"},  # renders only

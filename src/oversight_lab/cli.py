@@ -84,14 +84,22 @@ def run(
     except (KeyError, ConfigError, RunDirError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
         return
-    from oversight_lab.runs.runner import execute
-
     console.print(f"[bold]{sc.name}[/]: {sc.description}")
     console.print(f"run directory: {run_dir}")
+    if cfg.experiment == "weak_to_strong":
+        from oversight_lab.runs.weak_to_strong import execute_w2s
+
+        summary = execute_w2s(cfg, run_dir, show_progress=not quiet)
+        report = _finish(run_dir)
+        console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {report}")
+        return
+    from oversight_lab.runs.runner import execute
+
     summary = execute(cfg, run_dir, show_progress=not quiet)
-    console.print(_scorecard(summary))
-    for line in summary["verdicts"]:
-        console.print(f"• {line}")
+    if not cfg.debate.enabled:  # the debate experiment has no loop headlines: its analysis prints below
+        console.print(_scorecard(summary))
+        for line in summary["verdicts"]:
+            console.print(f"• {line}")
     report = _finish(run_dir)
     console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {report}")
 

@@ -23,19 +23,22 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, field_validator, model_validator
 
+from oversight_lab.models.sizes import check_size, is_hf, shape_of
 from oversight_lab.optimize.best_of_n import BestOfNConfig
+from oversight_lab.optimize.debate import DebateConfig
 from oversight_lab.optimize.dpo import DPOConfig
 from oversight_lab.optimize.rl import RLConfig
 from oversight_lab.reward.config import RewardModelConfig
 from oversight_lab.settings import ConfigError, Settings
+from oversight_lab.weak_to_strong.config import W2SConfig
 
 __all__ = [
-    "BestOfNConfig", "CheckpointEvalConfig", "ConfigError", "DPOConfig", "EvaluatorSpec", "FeedbackConfig",
-    "RLConfig", "RewardModelConfig", "RunConfig", "SEED_BLOCKS", "TinyModelConfig", "apply_overrides",
-    "check_inputs", "check_out", "check_policy", "optimisers", "parse_set", "replicates", "resolve_config",
-    "seed_block_overrides",
+    "BestOfNConfig", "CheckpointEvalConfig", "ConfigError", "DPOConfig", "DebateConfig", "EvaluatorSpec",
+    "FeedbackConfig", "RLConfig", "RewardModelConfig", "RunConfig", "SEED_BLOCKS", "TinyModelConfig", "W2SConfig",
+    "apply_overrides", "check_inputs", "check_out", "check_policy", "optimisers", "parse_set", "replicates",
+    "resolve_config", "seed_block_overrides",
 ]
 
 # The first pretraining and RLHF seed of each block. Development uses seeds below 1000; the confirm and
@@ -47,11 +50,15 @@ SEED_BLOCKS: dict[str, int] = {"dev": 0, "confirm": 1000, "replicate": 2000}
 class TinyModelConfig(Settings):
     """The tiny GPT-2 evaluatee pretrained in-process (used when ``policy == "tiny"``)."""
 
-    n_layer: int = Field(2, ge=1, description="transformer layers")
-    n_embd: int = Field(64, ge=8, description="width")
-    n_head: int = Field(4, ge=1, description="attention heads")
+    size: str | None = Field(
+        None, description="a named size of the model-size family (oversight_lab.models.sizes: xs 1×16, s 1×32, "
+        "m 2×64, l 4×128, or tiny:<layers>x<width>); when set it decides n_layer, n_embd and n_head. "
+        "hf:<name or path> makes the evaluatee that Hugging Face model (policy)")
+    n_layer: int = Field(2, ge=1, description="transformer layers (set by size when given)")
+    n_embd: int = Field(64, ge=8, description="width (set by size when given)")
+    n_head: int = Field(4, ge=1, description="attention heads (set by size when given)")
     corpus_lines: int = Field(20000, ge=100, description="pretraining corpus size, one document a line")
-    steps: int = Field(1000, ge=1, description="pretraining steps (batches of 32 × 64 tokens)")
+    steps: int = Field(1000, ge=4, description="pretraining steps (batches of 32 × 64 tokens)")
     lr: float = Field(5e-3, gt=0, description="pretraining peak learning rate (one-cycle)")
     seed: int = Field(0, description="first pretraining seed (RunConfig.pretrain_seeds counts them); each pretraining "
                       "seed gives one base model, shared by the RLHF seeds under it, as in RLHF")
@@ -61,6 +68,23 @@ class TinyModelConfig(Settings):
         description="torch threads pretraining runs on; part of the checkpoint's identity (CPU kernels split "
         "reductions by thread, so another count gives other weights and its own cache entry)",
     )
+
+    @field_validator("size")
+    @classmethod
+    def _known_size(cls, size: str | None) -> str | None:
+        return None if size is None else check_size(size)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shape_from_size(cls, data: Any) -> Any:
+        """A named size decides the shape (an unknown one is left to ``_known_size``, which names it)."""
+        if isinstance(data, dict) and isinstance(data.get("size"), str) and not is_hf(data["size"]):
+            try:
+                shape = shape_of(data["size"])
+            except ValueError:
+                return data
+            data = {**data, **shape._asdict()}
+        return data
 
 
 class EvaluatorSpec(Settings):
@@ -91,6 +115,10 @@ class RunConfig(Settings):
     """Everything ``oversight-lab run`` does, for one scenario."""
 
     scenario: str = Field("alchemist", description="the named scenario these settings came from")
+    experiment: Literal["loop", "weak_to_strong"] = Field(
+        "loop", description="what the run executes: loop (the closed loop of every arm × replicate: "
+        "comparisons, reward model, optimisers) or weak_to_strong (w2s.*: weak supervisors, students and "
+        "ceilings over a size grid; arms and the RLHF settings are not used)")
     seed: int = Field(0, ge=0, description="first RLHF seed; the replicates' RLHF seeds are seed, seed+1, … "
                       "(see replicates())")
     seeds: int = Field(3, ge=1, description="RLHF seeds per pretraining seed")
@@ -131,6 +159,10 @@ class RunConfig(Settings):
                                                "checkpoint (items.jsonl; per-item before/after statistics)")
     protocol: dict[str, Any] = Field(default_factory=dict, description="settings of a scalable-oversight "
                                      "protocol's analysis (oversight_lab.protocols), e.g. n_train, n_deploy")
+    w2s: W2SConfig = Field(default_factory=W2SConfig, description="the weak-to-strong experiment (experiment "
+                           "weak_to_strong; oversight_lab.weak_to_strong)")
+    debate: DebateConfig = Field(default_factory=DebateConfig, description="the debate experiment "
+                                 "(oversight_lab.loop_debate); off unless debate.enabled")
 
 
 def replicates(cfg: RunConfig) -> list[tuple[int, int]]:
@@ -225,6 +257,11 @@ def resolve_config(scenario_overrides: dict[str, Any], sets: dict[str, Any]) -> 
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"config key {where!r}: {err['msg']} (got {err.get('input')!r})") from None
+    if cfg.tiny.size is not None and is_hf(cfg.tiny.size):  # an hf: size is the evaluatee itself
+        if cfg.policy not in ("tiny", cfg.tiny.size):
+            raise ConfigError(
+                f"config key 'tiny.size': {cfg.tiny.size!r} conflicts with policy {cfg.policy!r}")
+        cfg.policy = cfg.tiny.size
     if cfg.policy != "tiny" and "pretrain_seeds" not in sets:
         cfg.pretrain_seeds = 1  # a model loaded from elsewhere is one pretrained model: nothing to resample
     _check_seed_block(cfg)
@@ -244,13 +281,13 @@ def check_out(out: str | Path | None, resume: bool = False) -> None:
         )
 
 
-def check_policy(policy: str) -> None:
+def check_policy(policy: str, key: str = "policy") -> None:
     """``"tiny"``, or ``"hf:<directory or hub id>"`` naming a model directory that exists (a path) or a valid
     hub id (which, with ``HF_HUB_OFFLINE`` set, must be in the local Hugging Face cache)."""
     if policy == "tiny":
         return
     if not policy.startswith("hf:") or not policy[3:].strip():
-        raise ConfigError(f"config key 'policy': expected 'tiny' or 'hf:<name or path>', got {policy!r}")
+        raise ConfigError(f"config key '{key}': expected 'tiny' or 'hf:<name or path>', got {policy!r}")
     name = policy[3:]
     from oversight_lab.models.hub import KNOWN_MODELS, ModelSourceError, resolve_model
 
@@ -258,13 +295,13 @@ def check_policy(policy: str) -> None:
         try:
             name = resolve_model(name)
         except ModelSourceError as e:
-            raise ConfigError(f"config key 'policy': {e}") from None
+            raise ConfigError(f"config key '{key}': {e}") from None
     path = Path(name).expanduser()
     if name.startswith(("/", ".", "~")) or path.exists():  # a local directory
         if not path.is_dir():
-            raise ConfigError(f"config key 'policy': {policy!r}: no such directory")
+            raise ConfigError(f"config key '{key}': {policy!r}: no such directory")
         if not (path / "config.json").exists():
-            raise ConfigError(f"config key 'policy': {policy!r}: not a model directory (no config.json)")
+            raise ConfigError(f"config key '{key}': {policy!r}: not a model directory (no config.json)")
         return
     from huggingface_hub import try_to_load_from_cache
     from huggingface_hub.utils import HFValidationError, validate_repo_id
@@ -273,12 +310,31 @@ def check_policy(policy: str) -> None:
         validate_repo_id(name)
     except HFValidationError as e:
         raise ConfigError(
-            f"config key 'policy': {policy!r} is neither a directory nor a hub id ({e})"
+            f"config key '{key}': {policy!r} is neither a directory nor a hub id ({e})"
         ) from None
     offline = os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
     if offline and not isinstance(try_to_load_from_cache(name, "config.json"), str):
-        raise ConfigError(f"config key 'policy': {policy!r} is not in the local Hugging Face cache and "
+        raise ConfigError(f"config key '{key}': {policy!r} is not in the local Hugging Face cache and "
                           "HF_HUB_OFFLINE is set")
+
+
+def _check_w2s(cfg: RunConfig) -> None:
+    """Weak-to-strong's inputs: every hf: size loadable, the world able to pose the tasks."""
+    from oversight_lab.weak_to_strong.tasks import make_task_data
+    from oversight_lab.worlds.base import make_world
+
+    for size in cfg.w2s.sizes:
+        if is_hf(size):
+            try:
+                check_policy(size)
+            except ConfigError as e:
+                raise ConfigError(str(e).replace("config key 'policy'", "config key 'w2s.sizes'")) from None
+    w = cfg.w2s
+    try:
+        make_task_data(make_world(cfg.world, **cfg.world_params), w.tasks, w.recipe_size, w.dose, 2, 2, 2,
+                       w.blind_fraction, seed=0)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"config key 'w2s': {e}") from None
 
 
 def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = False) -> None:
@@ -292,6 +348,11 @@ def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = F
         known = ", ".join(sorted(WORLDS))
         raise ConfigError(f"config key 'world': unknown world {cfg.world!r}; known: {known}")
     check_policy(cfg.policy)
+    if cfg.reward.backbone.startswith("hf:"):
+        check_policy(cfg.reward.backbone, key="reward.backbone")
+    if cfg.experiment == "weak_to_strong":
+        _check_w2s(cfg)
+        return
     if not cfg.arms:
         raise ConfigError("config key 'arms': at least one arm is needed")
     for name, spec in cfg.arms.items():
@@ -299,3 +360,24 @@ def check_inputs(cfg: RunConfig, out: str | Path | None = None, resume: bool = F
             check_spec(spec.kind, spec.flaws, spec.params)
         except SpecError as e:
             raise ConfigError(f"config key 'arms.{name}.{e.key}': {e.message}") from None
+    if cfg.debate.enabled:
+        _check_debate(cfg, WORLDS[cfg.world])
+
+
+def _check_debate(cfg: RunConfig, world_cls: type) -> None:
+    """The debate experiment needs the tiny word-level evaluatee and a world with a hidden record of
+    ingredients (alchemy), and recipes of ``question_size`` safe ingredients must exist."""
+    if cfg.policy != "tiny":
+        raise ConfigError(f"config key 'policy': the debate experiment (debate.enabled) needs the tiny "
+                          f"evaluatee, got {cfg.policy!r}")
+    try:
+        world = world_cls(**cfg.world_params)
+    except (TypeError, ValueError) as e:
+        raise ConfigError(f"config key 'world_params': {e}") from None
+    if not hasattr(world, "ingredients"):
+        raise ConfigError(f"config key 'world': the debate experiment needs a world with a hidden record of "
+                          f"ingredients (alchemy), got {cfg.world!r}")
+    n_safe = len(world.ingredients) - len(world.hazards())
+    if cfg.debate.question_size > n_safe:
+        raise ConfigError(f"config key 'debate.question_size': at most {n_safe} (the world's ingredients "
+                          f"without mercury), got {cfg.debate.question_size}")

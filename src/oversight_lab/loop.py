@@ -61,12 +61,14 @@ def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str,
 
     ``pretrained``: the replicate's pretrained evaluatee (``TinyConfig`` fields, its pretraining seed included),
     which a tiny model judge starts from, and an evaluatee-assisted evaluator reads, unless its params name
-    one: one judge per pretraining seed."""
+    one: one judge per pretraining seed (and the debate kind's evaluatee debaters are that seed's evaluatee)."""
     params = spec.params
     tiny_judge = spec.kind == "judge" and params.get("backend", "tiny") == "tiny"
     reads = tiny_judge or spec.kind == "evaluatee_assisted"
     if reads and pretrained is not None:
         params = {"pretrained": pretrained, **params}
+    if spec.kind == "debate" and pretrained is not None:  # the replicate's evaluatee debates
+        params = {"pretrain_seed": pretrained["seed"], **params}
     return kinds.build_evaluator(world, spec.kind, spec.flaws, params, seed, name)
 
 
@@ -122,6 +124,11 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
             for r in rows:  # an hf: policy is one pretrained model
                 r["pretrain_seed"] = 0
             return ArmResult(arm, seed, rows, summary)
+    if cfg.debate.enabled:  # the debate experiment: the evaluatee debates, the arm's evaluator judges
+        from oversight_lab.loop_debate import run_arm_debate
+
+        rows, summary = run_arm_debate(cfg, arm, seed, out_dir, progress)
+        return ArmResult(arm, seed, rows, summary)
     torch.set_num_threads(1)  # one thread per job: faster for tiny models, and the same numbers at any --workers
     seed_everything(seed)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -199,7 +206,8 @@ def run_arm(cfg: RunConfig, arm: str, seed: int, out_dir: Path, progress: Progre
 
 
 def _reward_backbone(cfg: RunConfig, world: World, init_dir: Path, initial: Policy) -> tuple[Path, Any]:
-    """The reward model's starting LM: the evaluatee's (``policy``) or a tiny one of another size (Gao et al. 2022)."""
+    """The reward model's starting LM: the evaluatee's (``policy``), a tiny one of another size (Gao et al.
+    2022), or a Hugging Face causal LM (``hf:``)."""
     if cfg.reward.backbone == "policy":
         return init_dir, initial.tokenizer
     return load_backbone(cfg.reward.backbone, world, tiny_config(cfg))  # pretrained here on a cache miss

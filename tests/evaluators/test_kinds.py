@@ -19,7 +19,8 @@ from oversight_lab.worlds import AlchemyWorld
 
 def test_every_kind_is_registered():
     assert set(KINDS) == {
-        "simulated", "expert", "judge", "assisted", "evaluatee_assisted", "layered", "chain", "human"
+        "simulated", "expert", "judge", "assisted", "evaluatee_assisted", "layered", "chain", "human",
+        "debate",
     }
 
 
@@ -82,3 +83,10 @@ def test_a_tiny_judge_starts_from_the_replicates_pretrained_evaluatee(monkeypatc
     with pytest.raises(RuntimeError, match="stop here"):
         build_evaluator(AlchemyWorld(), own, 0, "flawed", pretrained={"seed": 1})
     assert seen == [{"seed": 0, "steps": 500}, {"seed": 1, "steps": 500}, {"seed": 7}]
+
+    import oversight_lab.evaluators.debate_evaluator as debate
+
+    debaters = []
+    monkeypatch.setattr(debate, "evaluatee_debater", lambda world, seed: debaters.append(seed) or (lambda *a: []))
+    build_evaluator(AlchemyWorld(), EvaluatorSpec(kind="debate"), 0, "flawed", pretrained={"seed": 2})
+    assert debaters == [2]  # the replicate's pretrained evaluatee debates

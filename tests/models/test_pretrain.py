@@ -52,3 +52,20 @@ def test_the_thread_count_is_part_of_the_checkpoints_key(tmp_path, monkeypatch) 
     # the run config's `tiny.threads` reaches the key
     cfg = RunConfig.model_validate({"tiny": {"threads": 2}})
     assert tiny_config(cfg).threads == 2 and tiny_config(RunConfig()).threads == 1
+
+
+def test_short_pretraining_has_a_valid_schedule_and_too_short_is_named() -> None:
+    """20 steps once divided by zero in the one-cycle schedule (5% warm-up = one step); any budget from 4 up
+    pretrains, and fewer is refused naming tiny.steps."""
+    import pytest
+    from pydantic import ValidationError
+
+    world = AlchemyWorld()
+    tok = build_word_tokenizer(world.vocabulary())
+    for steps in (4, 20):
+        _, log = pretrain(world, dataclasses.replace(SMALL, steps=steps), tok)
+        assert log["final_loss"] == log["final_loss"]  # finite, not NaN
+    with pytest.raises(ValueError, match="tiny.steps"):
+        pretrain(world, dataclasses.replace(SMALL, steps=3), tok)
+    with pytest.raises(ValidationError, match="steps"):
+        RunConfig.model_validate({"tiny": {"steps": 3}})

@@ -6,7 +6,9 @@ comparisons; never live objects), computes the scenario's results on the one sta
 wrote. One registry, keyed by what a run is:
 
 * a story (``oversight_lab.scenarios.stories.STORIES``): :mod:`oversight_lab.analyses.stories`;
-* a protocol scenario (``config.protocol.analysis``): :mod:`oversight_lab.analyses.protocols`.
+* a protocol scenario (``config.protocol.analysis``): :mod:`oversight_lab.analyses.protocols`
+  (``debate``: :mod:`oversight_lab.analyses.debate`);
+* a weak-to-strong run (``config.experiment``): :mod:`oversight_lab.analyses.weak_to_strong`.
 
 Sweep analyses (``gao``, ``coste``) read a sweep directory and are registered in
 :mod:`oversight_lab.analyses.sweeps` (:mod:`oversight_lab.analyses.overopt` computes them).
@@ -25,8 +27,11 @@ __all__ = ["analyse_run", "analysis_kind", "read_analysis"]
 
 
 def analysis_kind(config: dict[str, Any]) -> str | None:
-    """``"story"``, ``"protocol"`` or None: which analysis a run's config calls for."""
+    """``"story"``, ``"protocol"``, ``"weak_to_strong"`` or None: which analysis a run's config calls for."""
     from oversight_lab.scenarios.stories import STORIES
+
+    if config.get("experiment") == "weak_to_strong":
+        return "weak_to_strong"
 
     if config.get("protocol", {}).get("analysis"):
         return "protocol"
@@ -43,12 +48,23 @@ def _story(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _protocol(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    if config["protocol"]["analysis"] == "debate":  # its rows are the debate experiment's, not the loop's
+        from oversight_lab.analyses.debate import analyse_debate
+
+        return analyse_debate(run_dir)
     from oversight_lab.analyses.protocols import analyse
 
     return analyse(run_dir)
 
 
-ANALYSES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {"story": _story, "protocol": _protocol}
+def _w2s(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    from oversight_lab.analyses.weak_to_strong import analyse_w2s
+
+    return analyse_w2s(run_dir)
+
+
+ANALYSES: dict[str, Callable[[Path, dict[str, Any]], dict[str, Any]]] = {
+    "story": _story, "protocol": _protocol, "weak_to_strong": _w2s}
 
 
 def analyse_run(run_dir: str | Path) -> dict[str, Any] | None:

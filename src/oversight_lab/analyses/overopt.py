@@ -8,7 +8,6 @@ and ``oversight_lab/data/grids/``.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
@@ -64,10 +63,12 @@ def rm_parameters(backbone: str, tiny: dict[str, Any]) -> int:
     if backbone == "policy":
         layers, width = tiny["n_layer"], tiny["n_embd"]
     else:
-        match = re.fullmatch(r"tiny:(\d+)x(\d+)", backbone)
-        if not match:
-            raise ValueError(f"unknown backbone {backbone!r}")
-        layers, width = int(match.group(1)), int(match.group(2))
+        from oversight_lab.models.sizes import shape_of
+
+        try:
+            layers, width, _ = shape_of(backbone)
+        except ValueError:
+            raise ValueError(f"unknown backbone {backbone!r}") from None
     return 12 * layers * width * width
 
 

@@ -4,9 +4,11 @@
 ``simulated``  the world's own rule, through the arm's flaws (:mod:`~oversight_lab.evaluators.simulated`)
 ``expert``     gold, plus any noise flaw: the control
 ``judge``      a model judge (RLAIF): ``backend`` ``"tiny"`` (a GPT-2 judge trained here,
-               :mod:`~oversight_lab.evaluators.tiny_judge`; ``steps``, ``n_embd``, ``n_layer``, ``n_pairs``,
+               :mod:`~oversight_lab.evaluators.tiny_judge`; ``size``: a size of the model-size family,
+               :mod:`~oversight_lab.models.sizes`, or ``n_embd``, ``n_layer``; ``steps``, ``n_pairs``,
                ``labeller``: ``expert``, ``simulated`` with ``labeller_flaws``, or ``constitution``, no
-               gold), ``"hf"`` (``path``: any causal LM) or ``"openai"`` (``base_url``,
+               gold; a ``size`` ``hf:<name or path>`` means backend ``hf`` with that path),
+               ``"hf"`` (``path``: any causal LM) or ``"openai"`` (``base_url``,
                ``model``, ``api_key_env``: the name of the variable holding the key, ``concurrency``,
                ``max_tokens``); ``constitution``; ``both_orders``; ``batch_size``; ``min_mass``
 ``assisted``   the flawed evaluator with an AI assistant (:mod:`~oversight_lab.evaluators.assisted`):
@@ -18,6 +20,9 @@
                ``blind_fraction``
 ``chain``      k layers of assistance (:mod:`~oversight_lab.evaluators.chain`): ``depth`` plus the
                ``assisted`` keys
+``debate``     the simulated evaluator (its flaws) judging after a debate about the two answers
+               (:mod:`~oversight_lab.evaluators.debate_evaluator`): ``debaters`` (``"evaluatee"`` or
+               ``"optimal"``), ``n`` (best-of-n per turn), ``turns`` (per debater), ``pretrain_seed``
 ``human``      people in a running study (``oversight-lab serve``): ``base_url``, ``token_env`` (the name of
                the variable holding an admin token), ``conditions``, ``labels_per_item``, ``timeout_s``,
                ``poll_s``
@@ -54,6 +59,7 @@ class Kind:
     name: str
     params: frozenset[str]
     build: Builder
+    check: Callable[[Params], None] | None = None  # raises SpecError or ValueError on a bad parameter value
 
 
 KINDS: dict[str, Kind] = {}
@@ -67,8 +73,10 @@ class SpecError(ValueError):
         self.key, self.message = key, message
 
 
-def register_kind(name: str, params: Sequence[str], build: Builder) -> Kind:
-    KINDS[name] = Kind(name, frozenset(params), build)
+def register_kind(
+    name: str, params: Sequence[str], build: Builder, check: Callable[[Params], None] | None = None
+) -> Kind:
+    KINDS[name] = Kind(name, frozenset(params), build, check)
     return KINDS[name]
 
 
@@ -87,6 +95,13 @@ def check_spec(kind: str, flaws: Sequence[dict[str, Any]], params: dict[str, Any
         allowed = ", ".join(sorted(KINDS[kind].params)) or "none"
         names = ", ".join(unknown)
         raise SpecError("params", f"{kind} evaluator: unknown parameter(s) {names}; allowed: {allowed}")
+    if KINDS[kind].check is not None:
+        try:
+            KINDS[kind].check(params)  # type: ignore[misc]
+        except SpecError:
+            raise
+        except (ValueError, TypeError) as e:
+            raise SpecError("params", str(e)) from None
     return built
 
 
@@ -149,16 +164,22 @@ def _judge(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
         JudgeEvaluator,
         OpenAIJudgeBackend,
     )
+    from oversight_lab.models.sizes import is_hf, shape_of
 
     constitution = params.get("constitution", ALCHEMY_CONSTITUTION)
+    size = params.get("size")
+    if size is not None and is_hf(size):  # an hf: size is a Hugging Face judge
+        params = {**params, "backend": "hf", "path": size[3:]}
     backend_name = params.get("backend", "tiny")
     backend: Any
     if backend_name == "tiny":
         from oversight_lab.evaluators.tiny_judge import TinyJudgeConfig, load_or_train_judge
 
         keys = {"steps", "n_embd", "n_layer", "n_pairs"}
+        shape = shape_of(size)._asdict() if size is not None else {}
         cfg = TinyJudgeConfig(
             **{k: int(v) for k, v in params.items() if k in keys},
+            **shape,
             labeller_flaws=tuple(params.get("labeller_flaws", ())),
             labeller=params.get("labeller"),
             base=params.get("pretrained"),
@@ -194,6 +215,30 @@ def _judge(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
     )
 
 
+def _check_debate(params: Params) -> None:
+    debaters = params.get("debaters", "evaluatee")
+    if debaters not in ("evaluatee", "optimal"):
+        raise ValueError(f"debate evaluator: debaters must be 'evaluatee' or 'optimal', got {debaters!r}")
+    for key, top in (("n", 256), ("turns", 2)):
+        value = params.get(key, 1)
+        if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= top:
+            raise ValueError(f"debate evaluator: {key} must be an integer in [1, {top}], got {value!r}")
+
+
+def _debate(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
+    from oversight_lab.evaluators.debate_evaluator import DebateEvaluator, OptimalDebater, evaluatee_debater
+
+    debaters = params.get("debaters", "evaluatee")
+    if debaters == "optimal":
+        speaker: Any = OptimalDebater(world)
+    elif debaters == "evaluatee":
+        speaker = evaluatee_debater(world, int(params.get("pretrain_seed", 0)))
+    else:
+        raise ValueError(f"debate evaluator: debaters must be 'evaluatee' or 'optimal', got {debaters!r}")
+    return DebateEvaluator(world, flaws, speaker, n=int(params.get("n", 4)),
+                           turns=int(params.get("turns", 1)), seed=seed, name=name, debaters=debaters)
+
+
 HUMAN_EVALUATOR = "oversight_lab.server.evaluator:HumanEvaluator"  # needs the server extra (httpx)
 
 
@@ -209,12 +254,33 @@ def _human(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
 
 register_kind("simulated", (), _simulated)
 register_kind("expert", (), _expert)
-register_kind("judge", ("backend", "steps", "n_embd", "n_layer", "n_pairs", "labeller_flaws", "labeller",
-                        "path", "base_url", "model", "api_key_env", "concurrency", "max_tokens",
-                        "constitution", "both_orders", "batch_size", "min_mass", "pretrained"), _judge)
+def _check_judge(params: Params) -> None:
+    """A judge's ``size`` names a size of the family, alone (not with ``n_layer``/``n_embd`` or ``path``)."""
+    from oversight_lab.models.sizes import check_size, is_hf
+
+    if "size" not in params:
+        return
+    try:
+        check_size(params["size"])
+    except ValueError as e:
+        raise SpecError("params.size", str(e)) from None
+    clash = sorted({"n_layer", "n_embd", "path"} & set(params))
+    if clash:
+        raise SpecError("params.size", f"give either size or {', '.join(clash)}, not both")
+    backend = params.get("backend", "tiny")
+    if backend not in ("tiny", "hf") or (backend == "hf" and not is_hf(params["size"])):
+        raise SpecError("params.size", f"size {params['size']!r} does not fit backend {backend!r} (a tiny "
+                        "size needs backend tiny; an hf: size, tiny or hf)")
+
+
+register_kind("judge", ("backend", "size", "steps", "n_embd", "n_layer", "n_pairs", "labeller_flaws",
+                        "labeller", "path", "base_url", "model", "api_key_env", "concurrency", "max_tokens",
+                        "constitution", "both_orders", "batch_size", "min_mass", "pretrained"), _judge,
+              _check_judge)
 register_kind("assisted", ("n_labels", "label_noise"), _assisted)
 register_kind("evaluatee_assisted", ("pretrained",), _evaluatee_assisted)
 register_kind("layered", ("depth", "n_pairs", "blind_fraction"), _layered)
+register_kind("debate", ("debaters", "n", "turns", "pretrain_seed"), _debate, _check_debate)
 register_kind("chain", ("depth", "n_labels", "label_noise"), _chain)
 register_kind("human", ("base_url", "token_env", "conditions", "labels_per_item", "timeout_s", "poll_s"),
               _human)

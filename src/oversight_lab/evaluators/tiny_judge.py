@@ -11,11 +11,12 @@ or the constitution itself with no gold (``labeller="constitution"``,
 and the visible test, mercury as the pretrained evaluatee believes it). Pairs are drawn from the world's
 demonstration recipes, uniform recipes, recipes with and without a warning, and a few malformed answers.
 
-By default the judge starts from the pretrained evaluatee (``init="evaluatee"``; its tokenizer extended with
-the judging words), as constitutional AI's feedback model is a pretrained LM; ``init="fresh"`` builds a new
-GPT-2. Trained only on the verdict token (cross-entropy at the last position) and cached under
-``cache_dir()/judges`` by a content hash of the world, the constitution, the settings and this code; a file
-lock lets parallel workers share one training.
+By default the judge starts from the pretrained evaluatee of its size (``init="evaluatee"``: the tiny model of
+shape ``n_layer`` × ``n_embd`` pretrained on the world, a size of :mod:`oversight_lab.models.sizes`; its
+tokenizer extended with the judging words), as constitutional AI's feedback model is a pretrained LM;
+``init="fresh"`` builds a new GPT-2. Trained only on the verdict token (cross-entropy at the last position)
+and cached under ``cache_dir()/judges`` by a content hash of the world, the constitution, the settings and this
+code; a file lock lets parallel workers share one training.
 """
 
 from __future__ import annotations
@@ -143,7 +144,10 @@ def train_tiny_judge(
     if cfg.init == "evaluatee" or kind == "constitution":
         from oversight_lab.models.tiny import TinyConfig, load_or_pretrain
 
-        base, base_tok, _, _ = load_or_pretrain(world, TinyConfig(**(cfg.base or {})))
+        # the replicate's pretrained evaluatee (its seed and budget), of the judge's size (the default 2 × 64
+        # is the default evaluatee: one cache entry); the constitution labeller reads its beliefs
+        shape = {"n_layer": cfg.n_layer, "n_embd": cfg.n_embd, "n_head": cfg.n_head}
+        base, base_tok, _, _ = load_or_pretrain(world, TinyConfig(**{**(cfg.base or {}), **shape}))
     labeller: Any
     if kind == "constitution":  # the pretrained evaluatee's beliefs, read before the judge trains on them
         from oversight_lab.evaluators.constitution import ConstitutionLabeller, read_mercury_beliefs

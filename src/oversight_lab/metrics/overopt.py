@@ -36,7 +36,6 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 import numpy as np
-from scipy import optimize, stats
 
 from oversight_lab.metrics.checks import as_finite, check_same_length
 from oversight_lab.metrics.stats import cluster_estimate, mean_ci
@@ -122,6 +121,8 @@ def fit_gao(d: Sequence[float], r: Sequence[float], form: Form, level: float = 0
     basis = np.stack([d, -(d**2) if form == "bon" else -gao_form("rl", d, 0.0, -1.0)], axis=1)
     p0, *_ = np.linalg.lstsq(basis, r, rcond=None)
     with warnings.catch_warnings():  # an exact fit (3 points) has no covariance: its intervals are then nan
+        from scipy import optimize  # imported on use: a run's workers import this module but never fit
+
         warnings.simplefilter("ignore", optimize.OptimizeWarning)
         params, cov = optimize.curve_fit(lambda x, a, b: gao_form(form, x, a, b), d, r, p0=p0)
     alpha, beta = float(params[0]), float(params[1])
@@ -129,6 +130,8 @@ def fit_gao(d: Sequence[float], r: Sequence[float], form: Form, level: float = 0
     ss_tot = float(np.sum((r - r.mean()) ** 2))
     r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else float("nan")
     dof = max(1, len(d) - 2)
+    from scipy import stats
+
     t = float(stats.t.ppf(0.5 + level / 2, dof))
     se = np.sqrt(np.clip(np.diag(cov), 0.0, None)) if np.all(np.isfinite(cov)) else np.full(2, np.nan)
     d_peak, r_peak = peak(form, alpha, beta)

@@ -118,7 +118,11 @@ def _pretrain(
     n_blocks = (len(data) - 1) // cfg.block_size
     gen = torch.Generator().manual_seed(cfg.seed)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.05)
+    if cfg.steps < 4:
+        raise ValueError(f"tiny.steps: pretraining needs at least 4 steps (a one-cycle schedule), got {cfg.steps}")
+    # 5% warm-up, but at least two steps: with fewer the schedule divides by zero (20 steps) or runs backwards
+    pct_start = max(0.05, 2 / cfg.steps)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=pct_start)
     model.train()
     losses = []
     t0 = time.perf_counter()

@@ -80,7 +80,8 @@ def _figures(rows: list[dict], arms: list[str]) -> list[tuple[str, str]]:
     from oversight_lab.optimize.base import optimiser_labels
 
     labels = optimiser_labels()
-    for optimizer in sorted({r["optimizer"] for r in rows} - {"initial", "bon", "rl", "dpo"}):
+    others = {r["optimizer"] for r in rows if "gold/mean" in r}  # rows without gold (debate's) plot elsewhere
+    for optimizer in sorted(others - {"initial", "bon", "rl", "dpo"}):
         # any other optimiser (optimize.base registry): its rows by name, titled by its own labels
         name = labels.get(optimizer, {}).get("label", optimizer)
         xlabel = labels.get(optimizer, {}).get("kl_label", "√KL")

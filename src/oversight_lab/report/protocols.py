@@ -29,6 +29,10 @@ def _f(ci: dict[str, float] | None, digits: int = 3) -> str:
 def headline_lines(r: dict[str, Any]) -> list[str]:
     """One line per headline number, mean [95% CI] over seeds."""
     a = r["analysis"]
+    if a == "debate":
+        from oversight_lab.report.debate import debate_lines
+
+        return debate_lines(r)
     if a == "rlaif":
         out = [
             f"{arm}: label accuracy vs gold {_f(ci)}; reward model's held-out accuracy vs gold "
@@ -153,6 +157,10 @@ def _figure(r: dict[str, Any]) -> str | None:
     import matplotlib.pyplot as plt
 
     a = r["analysis"]
+    if a == "debate":
+        from oversight_lab.report.debate import debate_figure
+
+        return debate_figure(r)
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
     if a == "layers":
         for ax, key, title in (
@@ -238,13 +246,21 @@ def _figure(r: dict[str, Any]) -> str | None:
     return png(fig)
 
 
+def _debate_about() -> str:
+    from oversight_lab.report.debate import ABOUT
+
+    return ABOUT
+
+
 def render_protocol_report(r: dict[str, Any]) -> str:
     e = html.escape
     parts = [
         head(f"oversight-lab protocol: {r['scenario']}")
         + f"<h1>Protocol: {e(r['scenario'])} ({e(r['analysis'])})</h1>",
-        f"<p>Replicates (pretraining seed, RLHF seed) {e(str(r.get('replicates', r['seeds'])))}. Accuracy is "
-        "P(the evaluator prefers the gold-better answer) over training pairs whose gold differs. Intervals: each "
+        f"<p>Replicates (pretraining seed, RLHF seed) {e(str(r.get('replicates', r['seeds'])))}. "
+        + (e(_debate_about()) if r["analysis"] == "debate" else "Accuracy is P(the evaluator prefers the "
+           "gold-better answer) over training pairs whose gold differs.")
+        + " Intervals: each "
         "replicate's value, RLHF seeds averaged within their pretraining seed, 95% Student-t over pretraining "
         "seeds (or over RLHF seeds, conditional on one pretrained model, when the run has one). "
         "See also <a href='report.html'>report.html</a>.</p><h2>Headlines</h2><ul>",

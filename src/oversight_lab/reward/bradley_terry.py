@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from oversight_lab.worlds.base import World
 
 __all__ = ["RewardModelConfig", "RewardModel", "train_reward_model", "preference_accuracy", "backbone_config",
-           "load_backbone", "pretrain_lock"]
+           "load_backbone", "hf_backbone", "pretrain_lock"]
 
 
 @dataclass
@@ -139,35 +139,68 @@ def preference_accuracy(rm: RewardModel, prompts: Sequence[str], chosen: Sequenc
 
 
 def backbone_config(spec: str, base: TinyConfig) -> TinyConfig:
-    """The ``TinyConfig`` of a reward-model backbone ``"tiny:<layers>x<width>"``; corpus and budget from ``base``.
+    """The ``TinyConfig`` of a reward-model backbone: a size of the model-size family (``xs`` … ``l``) or
+    ``"tiny:<layers>x<width>"``; corpus and budget from ``base``.
 
-    Heads are 16 wide where the width allows (the evaluatee's 2 × 64 has 4), so ``tiny:2x64`` with the
-    evaluatee's budget is the evaluatee itself, and shares its cache entry.
+    Heads are 16 wide where the width allows (the evaluatee's 2 × 64 has 4), so ``tiny:2x64`` (size ``m``)
+    with the evaluatee's budget is the evaluatee itself, and shares its cache entry.
     """
-    import re
     from dataclasses import replace
 
-    match = re.fullmatch(r"tiny:([1-9][0-9]*)x([1-9][0-9]*)", spec)
-    if not match:
-        raise ValueError(f"reward backbone {spec!r}: expected 'policy' or 'tiny:<layers>x<width>', e.g. tiny:2x64")
-    layers, width = int(match.group(1)), int(match.group(2))
-    if width < 8:
-        raise ValueError(f"reward backbone {spec!r}: width must be at least 8")
-    heads = max(h for h in range(1, max(1, width // 16) + 1) if width % h == 0)
+    from oversight_lab.models.sizes import shape_of
+
+    try:
+        layers, width, heads = shape_of(spec)
+    except ValueError as e:
+        raise ValueError(f"reward backbone {spec!r}: {e}; or 'policy'") from None
     return replace(base, n_layer=layers, n_embd=width, n_head=heads)
 
 
 def load_backbone(spec: str, world: World, base: TinyConfig) -> tuple[Path, PreTrainedTokenizerBase]:
     """Pretrain (or load from the cache) the tiny backbone ``spec`` on ``world``; returns its directory and tokenizer.
+    An ``hf:<name or path>`` backbone is a Hugging Face causal LM read with its own tokenizer
+    (:func:`hf_backbone`).
 
     A file lock makes concurrent jobs that need the same backbone wait for one pretraining instead of each
     doing it; the cache entry itself is written atomically by ``load_or_pretrain``.
     """
     from oversight_lab.models.tiny import load_or_pretrain
 
+    if spec.startswith("hf:"):
+        return hf_backbone(spec[3:])
     cfg = backbone_config(spec, base)
     with pretrain_lock(world, cfg):
         _, tok, path, _ = load_or_pretrain(world, cfg)
+    return path, tok
+
+
+def hf_backbone(name_or_path: str) -> tuple[Path, PreTrainedTokenizerBase]:
+    """A Hugging Face causal LM as a reward model's backbone: its local directory (a model added to the lab
+    cache is resolved by name) and its tokenizer, padded with its end-of-text token when it has no pad token.
+
+    TRL tokenizes training texts with the tokenizer's special tokens and ``RewardModel.score`` without them;
+    a tokenizer that adds any (a BOS, say) would score other token sequences than it trained on, so it is
+    refused with a ValueError naming the backbone."""
+    from transformers import AutoTokenizer
+
+    from oversight_lab.models.hub import resolve_model
+
+    path = Path(resolve_model(name_or_path))
+    if not path.exists() and not name_or_path.startswith(("/", ".", "~")):  # a hub id: the local HF cache
+        from huggingface_hub import snapshot_download
+
+        with contextlib.suppress(Exception):
+            path = Path(snapshot_download(name_or_path, local_files_only=True))
+    if not (path / "config.json").exists():
+        raise ValueError(f"config key 'reward.backbone': hf:{name_or_path} is not a model directory ({path} has "
+                         "no config.json); give a local directory or add the model with `oversight-lab models add`")
+    tok = AutoTokenizer.from_pretrained(path)
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    probe = "a recipe"
+    if tok(probe)["input_ids"] != tok(probe, add_special_tokens=False)["input_ids"]:
+        raise ValueError(f"config key 'reward.backbone': hf:{name_or_path}'s tokenizer adds special tokens; the "
+                         "reward model would score other sequences than it trained on")
     return path, tok
 
 

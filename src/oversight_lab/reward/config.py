@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from oversight_lab.settings import Settings
 
@@ -25,11 +25,28 @@ class RewardModelConfig(Settings):
     uwo_lambda: float = Field(1.0, ge=0, description="λ of uncertainty-weighted optimisation (aggregate uwo)")
     holdout_fraction: float = Field(0.2, gt=0, lt=1, description="comparisons held out to measure the RM")
     backbone: str = Field(
-        "policy", pattern=r"^(policy|tiny:[1-9][0-9]*x[1-9][0-9]*)$",
-        description='"policy" (the evaluatee\'s pretrained LM) or "tiny:<layers>x<width>", a tiny GPT-2 of '
-                    "that size pretrained (and cached) on the world's corpus with the tiny.* budget: reward "
-                    "models of different sizes (Gao et al. 2022)",
+        "policy",
+        description='"policy" (the evaluatee\'s pretrained LM), a size of the model-size family (xs, s, m, '
+                    'l; oversight_lab.models.sizes) or "tiny:<layers>x<width>": a tiny GPT-2 of that size '
+                    "pretrained (and cached) on the world's corpus with the tiny.* budget: reward models of "
+                    "different sizes (Gao et al. 2022); or \"hf:<name or path>\": a Hugging Face causal LM (a "
+                    "directory, or a model added with `oversight-lab models add`) with its own tokenizer",
     )
+
+    @field_validator("backbone")
+    @classmethod
+    def _known_backbone(cls, backbone: str) -> str:
+        from oversight_lab.models.sizes import shape_of
+
+        if backbone.startswith("hf:"):
+            if not backbone[3:].strip():
+                raise ValueError("hf: needs a model name or path, e.g. hf:smollm2 or hf:/path/to/model")
+        elif backbone != "policy":
+            try:
+                shape_of(backbone)
+            except ValueError as e:
+                raise ValueError(f"{e}, or policy") from None
+        return backbone
     cache: bool = Field(False, description="keep the trained members in the cache, keyed by their training "
                                           "data, backbone and settings (not by aggregate or uwo_lambda), so "
                                           "sweep cells that combine one ensemble differently train it once")

@@ -16,7 +16,6 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
-from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -63,7 +62,19 @@ def _quiet() -> None:
     datasets.logging.set_verbosity_error()
 
 
-def _prepare(cfg_data: dict, events: Any, label: str = "pretrain") -> dict:
+_EVENTS: Any = None  # a worker's end of the run's event queue (set by _start_worker)
+
+
+def _start_worker(events: Any) -> None:
+    """A pool worker's initializer: keep the event queue (handed over when the worker is created, the one way
+    a multiprocessing queue reaches another process without a manager process to serve it) and end with the
+    parent."""
+    global _EVENTS
+    _EVENTS = events
+    exit_with_parent()
+
+
+def _prepare(cfg_data: dict, label: str = "pretrain") -> dict:
     """Pretrain (or load) the evaluatee once, so the jobs all find it in the cache; import what a job needs
     first, as the other workers do meanwhile, so that every worker starts its first job at the same time."""
     _warm_up()
@@ -78,10 +89,10 @@ def _prepare(cfg_data: dict, events: Any, label: str = "pretrain") -> dict:
 
     def progress(step: int, total: int, loss: float) -> None:
         if step % 25 == 0 or step == total:
-            events.put((label, f"pretrain (loss {loss:.2f})", step, total))
+            _EVENTS.put((label, f"pretrain (loss {loss:.2f})", step, total))
 
     _, _, _, info = load_or_pretrain(world, tiny_config(cfg), progress)
-    events.put((label, "pretrain (cached)" if info["cache_hit"] else "pretrain", 1, 1))
+    _EVENTS.put((label, "pretrain (cached)" if info["cache_hit"] else "pretrain", 1, 1))
     return {
         "world": cfg.world,
         "pretrain_seed": cfg.tiny.seed,
@@ -140,7 +151,7 @@ def _freeze_heap() -> None:
     gc.freeze()
 
 
-def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any, label: str) -> JobResult:
+def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, label: str) -> JobResult:
     _quiet()
     from oversight_lab.loop import run_arm
 
@@ -153,10 +164,11 @@ def _job(cfg_data: dict, arm: str, seed: int, run_dir: str, events: Any, label: 
         arm,
         seed,
         arm_dir(Path(run_dir), arm, seed),
-        progress=lambda stage, done, total: events.put((label, stage, done, total)),
+        progress=lambda stage, done, total: _EVENTS.put((label, stage, done, total)),
         shared_dir=shared_samples_dir(Path(run_dir), cfg.tiny.seed, seed),
     )
-    return JobResult(res.rows, {**res.summary, "clock": {"started": started, "ended": time.time(), "pid": os.getpid()}})
+    clock = {"started": started, "ended": time.time(), "pid": os.getpid()}
+    return JobResult(res.rows, {**res.summary, "clock": clock})
 
 
 def _progress_ui(events: Any, labels: list[str], enabled: bool) -> tuple[Callable[[], None], Any]:
@@ -231,19 +243,18 @@ def execute_many(
             prep.setdefault(_pretrain_key(data), data)
     n_workers = max(1, min(workers, len(jobs)))
     ctx = mp.get_context("spawn")
-    manager = SyncManager(ctx=ctx)
-    manager.start(exit_with_parent)  # the event queue's server process, too, ends with this one
-    with manager:
-        events = manager.Queue()
+    events = ctx.Queue()  # handed to each worker when it starts (_start_worker)
+    with contextlib.closing(events):
         labels = [f"pretrain {k[:40]}" for k in prep] + [f"{n} {a} {p}/{s}" for n, a, p, s in jobs]
         close, _ = _progress_ui(events, labels, show_progress)
         try:
             t0 = time.perf_counter()
-            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=exit_with_parent) as pool:
+            with ProcessPoolExecutor(max_workers=n_workers, mp_context=ctx, initializer=_start_worker,
+                                     initargs=(events,)) as pool:
                 # the pool spawns a worker per submission while none is idle: every worker starts and imports
                 # now, pretraining one evaluatee each; the jobs of a pretrained evaluatee are queued as soon as
                 # it is ready, so they run while the next one pretrains
-                pre = {pool.submit(_prepare, data, events, f"pretrain {k[:40]}"): k for k, data in prep.items()}
+                pre = {pool.submit(_prepare, data, f"pretrain {k[:40]}"): k for k, data in prep.items()}
                 warm = [pool.submit(_warm_up) for _ in range(max(0, n_workers - len(pre)))]
                 key_of_job = {
                     (n, a, p, s): _pretrain_key(_with_pretrain_seed(cfgs[n].model_dump(), p)) for n, a, p, s in jobs
@@ -261,7 +272,7 @@ def execute_many(
                             n, a, p, s = job
                             futures[job] = pool.submit(
                                 _job, _with_pretrain_seed(cfgs[n].model_dump(), p), a, s, str(run_dirs[n]),
-                                events, f"{n} {a} {p}/{s}")
+                                f"{n} {a} {p}/{s}")
                 for w in warm:
                     w.result()
                 t_prep = time.perf_counter() - t0

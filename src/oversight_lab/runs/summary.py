@@ -74,8 +74,9 @@ def per_seed_headlines(rows: list[dict], arm: str, seed: int) -> dict[str, float
 
 
 def _other_optimisers(rows: list[dict]) -> list[str]:
-    """Optimisers in ``rows`` beyond the initial policy and the three the headlines name explicitly."""
-    return sorted({r["optimizer"] for r in rows} - {"initial", "bon", "rl", "dpo"})
+    """Optimisers in ``rows`` beyond the initial policy and the three the headlines name explicitly (rows
+    without gold, such as the debate experiment's, have no loop headlines)."""
+    return sorted({r["optimizer"] for r in rows if "gold/mean" in r} - {"initial", "bon", "rl", "dpo"})
 
 
 def headlines_of(rows: list[dict]) -> dict[str, str]:

@@ -444,10 +444,9 @@ def _model_key(cfg: RunConfig, backbone: str | None) -> str:
     """What a pretrained model depends on; a reward backbone with the evaluatee's shape is the evaluatee."""
     tiny = cfg.tiny.model_dump()
     if backbone is not None:
-        layers, width = (int(x) for x in backbone.removeprefix("tiny:").split("x"))
-        heads = max(
-            h for h in range(1, max(1, width // 16) + 1) if width % h == 0
-        )  # as reward.backbone_config
+        from oversight_lab.models.sizes import shape_of
+
+        layers, width, heads = shape_of(backbone)  # as reward.backbone_config
         tiny.update(n_layer=layers, n_embd=width, n_head=heads)
     return json.dumps([cfg.world, cfg.world_params, tiny], sort_keys=True)
 
