@@ -15,11 +15,14 @@ def _rows():
         for s in (0, 1):
             for arm, rate in (("flawed", 0.1 + 0.05 * ps), ("control", 0.0)):
                 rows.append({"arm": arm, "seed": s, "pretrain_seed": ps, "optimizer": "initial", "step": 0,
-                             "sandbag/gap": 0.02})
+                             "sandbag/gap": 0.5})  # replaced by rl's own step 0 below: the slopes ignore it
                 for step in (10, 20, 30):
                     extra = 0.001 * s if step == 30 else 0.0
                     rows.append({"arm": arm, "seed": s, "pretrain_seed": ps, "optimizer": "rl", "step": step,
                                  "sandbag/gap": 0.02 + rate * step / 100 + extra})
+                # the optimiser's own step 0 replaces the initial row (not counted twice)
+                rows.append({"arm": arm, "seed": s, "pretrain_seed": ps, "optimizer": "rl", "step": 0,
+                             "sandbag/gap": 0.02})
                 rows.append({"arm": arm, "seed": s, "pretrain_seed": ps, "optimizer": "bon", "step": 64,
                              "sandbag/gap": 9.0})  # another optimiser: never read
     return rows

@@ -27,9 +27,9 @@ __all__ = ["checkpoint_trend", "slopes"]
 
 def slopes(rows: list[dict[str, Any]], key: str, optimizer: str = "rl") -> dict[str, dict[tuple, float]]:
     """Per arm, per replicate (pretraining seed, RLHF seed): the slope of ``key`` per 100 ``optimizer`` steps
-    over the replicate's checkpoints (the initial policy as step 0 when the run recorded it)."""
-    series: dict[str, dict[tuple, list[tuple[float, float]]]] = {}
-    for r in rows:
+    over the replicate's checkpoints (the initial policy as step 0 when the optimiser recorded none)."""
+    series: dict[str, dict[tuple, dict[float, float]]] = {}
+    for r in sorted(rows, key=lambda r: r.get("optimizer") != "initial"):  # an optimiser's own step 0 wins
         if r.get("optimizer") not in (optimizer, "initial") or key not in r:
             continue
         value = float(r[key])
@@ -37,14 +37,13 @@ def slopes(rows: list[dict[str, Any]], key: str, optimizer: str = "rl") -> dict[
             continue
         unit = (int(r.get("pretrain_seed", 0)), int(r["seed"]))
         step = 0.0 if r["optimizer"] == "initial" else float(r["step"])
-        series.setdefault(r["arm"], {}).setdefault(unit, []).append((step, value))
+        series.setdefault(r["arm"], {}).setdefault(unit, {})[step] = value
     out: dict[str, dict[tuple, float]] = {}
     for arm, by_unit in series.items():
         for unit, points in by_unit.items():
-            steps = np.array([s for s, _ in points])
-            if len(set(steps.tolist())) < 2:
+            if len(points) < 2:
                 continue  # one checkpoint: no trend to fit
-            values = np.array([v for _, v in points])
+            steps, values = np.array(list(points)), np.array(list(points.values()))
             out.setdefault(arm, {})[unit] = float(np.polyfit(steps, values, 1)[0]) * 100.0
     return out
 
