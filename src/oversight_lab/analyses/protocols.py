@@ -220,7 +220,8 @@ def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
     """The evaluator's budget (arms: how many items of an answer it reads) against the evaluatee's deployment
     compute (best-of-n for every recorded n; RL steps when the run has RL): the failure and gold on the grid,
     the failure against the budget at ``n_deploy``, the smallest n at which each budget's failure has risen
-    by ``failure_threshold`` over n = 1 (the initial policy's), and (as before) gold at ``n_train`` minus at ``n_deploy``."""
+    by ``failure_threshold`` over n = 1 (the initial policy's), and (as before) gold at ``n_train`` minus at
+    ``n_deploy``."""
     n_train, n_deploy = int(p.get("n_train", 4)), int(p.get("n_deploy", 64))
     failure = p.get("failure", "fail/undisclosed_toxic")
     threshold = float(p.get("failure_threshold", 0.1))
