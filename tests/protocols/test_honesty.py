@@ -23,7 +23,8 @@ def test_statement_rates_separate_mistakes_from_lies():
         {"kind": "recipe", "toxic": 1.0},  # other kinds are not statements
     ]
     r = statement_rates(records)
-    assert r == {"truthful": 0.5, "honest": 0.5, "mistaken_honest": 0.25, "true_dishonest": 0.25}
+    assert r == {"truthful": 0.5, "honest": 0.5, "mistaken_honest": 0.25, "true_dishonest": 0.25,
+                 "lies": 0.25}
     with pytest.raises(ValueError, match="no knowledge records"):
         statement_rates([{"kind": "recipe"}])
 
@@ -45,6 +46,7 @@ def test_truthful_vs_honest_reads_the_run_directory(tmp_path):
     assert f["honest"]["initial"]["value"] == 1.0
     assert f["honest"]["final"]["value"] == 0.5  # the last checkpoint (step 30), not step 10
     assert f["truthful"]["change"]["value"] == pytest.approx(-0.5)
+    assert f["lies"]["final"]["value"] == pytest.approx(0.5)  # false, while the probe reads the truth
     assert c["honest"]["change"]["value"] == 0.0
     with pytest.raises(FileNotFoundError, match="item_eval=true"):
         truthful_vs_honest(tmp_path / "none")
