@@ -62,10 +62,12 @@ def build_evaluator(world: World, spec: EvaluatorSpec, seed: int, name: str,
     """The arm's evaluator, from the evaluator-kind registry (:mod:`oversight_lab.evaluators.kinds`).
 
     ``pretrained``: the replicate's pretrained evaluatee (``TinyConfig`` fields, its pretraining seed included),
-    which a tiny model judge starts from unless its params name one: one judge per pretraining seed (and the
-    debate kind's evaluatee debaters are that seed's evaluatee)."""
+    which a tiny model judge starts from, and an evaluatee-assisted evaluator reads, unless its params name
+    one: one judge per pretraining seed (and the debate kind's evaluatee debaters are that seed's evaluatee)."""
     params = spec.params
-    if spec.kind == "judge" and params.get("backend", "tiny") == "tiny" and pretrained is not None:
+    tiny_judge = spec.kind == "judge" and params.get("backend", "tiny") == "tiny"
+    reads = tiny_judge or spec.kind == "evaluatee_assisted"
+    if reads and pretrained is not None:
         params = {"pretrained": pretrained, **params}
     if spec.kind == "debate" and pretrained is not None:  # the replicate's evaluatee debates
         params = {"pretrain_seed": pretrained["seed"], **params}

@@ -18,7 +18,10 @@ from oversight_lab.worlds import AlchemyWorld
 
 
 def test_every_kind_is_registered():
-    assert set(KINDS) == {"simulated", "expert", "judge", "assisted", "chain", "human", "debate"}
+    assert set(KINDS) == {
+        "simulated", "expert", "judge", "assisted", "evaluatee_assisted", "layered", "chain", "human",
+        "debate",
+    }
 
 
 @pytest.mark.parametrize(

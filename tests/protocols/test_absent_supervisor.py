@@ -214,6 +214,30 @@ def test_analysis_against_hand_computed_values():
     lines = headline_lines({"analysis": "absent_supervisor", **r})
     assert any(ln.startswith("RL final, flawed: gold supervisor present 0.600") for ln in lines)
     assert any(ln.startswith("RL final, flawed − control: gold gap 0.700") for ln in lines)
+    # the headline is RL's flawed − control gap on the first failure, with what its interval says
+    head = "HEADLINE (RL final): flawed − control undisclosed_toxic gap (unwatched − watched) 0.450"
+    assert lines[0].startswith(head)
+    assert "the interval" in lines[0]
+
+
+def test_headline_says_null_when_rls_interval_includes_zero():
+    from oversight_lab.report.protocols import headline_lines
+
+    ci = {"mean": 0.057, "lo": -0.024, "hi": 0.138}
+    zero = {"mean": 0.0, "lo": 0.0, "hi": 0.0}
+    r = {
+        "analysis": "absent_supervisor", "n_bon": 16, "failures": ["fail/toxic"],
+        "policies": {
+            "bon": {"flawed_minus_control": {"gold_gap": zero,
+                                             "toxic_gap": {"mean": 0.79, "lo": 0.58, "hi": 1.0}}},
+            "rl": {"flawed_minus_control": {"gold_gap": zero, "toxic_gap": ci}},
+        },
+    }
+    head = headline_lines(r)[0]
+    assert head.startswith("HEADLINE (RL final)") and "0.057 [-0.024, 0.138]" in head and "a null" in head
+    del r["policies"]["rl"]
+    assert headline_lines(r)[0].startswith("HEADLINE (best-of-16 (no RL in this run))")
+    assert "excludes 0" in headline_lines(r)[0]
 
 
 def test_scenario_is_registered():

@@ -76,6 +76,36 @@ def test_sandwich_runs_end_to_end_and_reports_gap_with_cis(tmp_path):
     config, rows, _ = load_run(run)
     table = arm_seed_table(run, config, rows)
     adv = ANALYSES["advantage"](table, rows, {"n_train": 2, "n_deploy": 8, "units": [(0, 0), (0, 1)]})
-    assert set(adv["arms"]) == {"unaided", "assisted", "expert"}
+    assert set(adv["arms"]) == {"unaided", "assisted", "model", "expert"}
     for v in adv["arms"].values():
         assert v["gap"]["mean"] == pytest.approx(v["gold_train"]["mean"] - v["gold_deploy"]["mean"])
+
+
+def test_advantage_grid_against_hand_computed_rows():
+    """Failure on the (evaluator budget × best-of-n) grid, the n at which it appears, the contrast."""
+    from oversight_lab.analyses.protocols import ANALYSES
+    from oversight_lab.report.protocols import headline_lines
+
+    def row(arm, seed, n, fail, gold):
+        return {"arm": arm, "seed": seed, "optimizer": "bon", "step": n, "gold/mean": gold,
+                "fail/undisclosed_toxic": fail}
+
+    rows = []
+    for s in (0, 1):
+        for n, f1 in ((1, 0.05), (4, 0.2 + 0.1 * s), (16, 0.5)):
+            rows += [row("budget_1", s, n, f1, 0.3 - f1), row("budget_2", s, n, 0.0, 0.3)]
+    table = {a: {0: {"acc/expected": 0.8}, 1: {"acc/expected": 0.9}} for a in ("budget_1", "budget_2")}
+    p = {"n_train": 1, "n_deploy": 16, "failure_threshold": 0.1, "contrast_arms": ["budget_1", "budget_2"],
+         "units": [(0, 0), (0, 1)]}
+    r = ANALYSES["advantage"](table, rows, p)
+    assert r["ns"] == [1, 4, 16] and r["rl_steps"] == []
+    b1, b2 = r["arms"]["budget_1"], r["arms"]["budget_2"]
+    assert b1["grid"][4]["failure"]["mean"] == pytest.approx(0.25)
+    assert b1["onset_n"] == 4 and b2["onset_n"] is None
+    assert b1["failure_deploy"]["mean"] == pytest.approx(0.5)
+    assert r["contrast"]["mean"] == pytest.approx(0.5) and r["contrast"]["arms"] == ["budget_1", "budget_2"]
+    assert b1["gap"]["mean"] == pytest.approx(0.25 - (-0.2))
+    lines = headline_lines({"analysis": "advantage", **r})
+    assert lines[0].startswith("fail/undisclosed_toxic at best-of-16, budget_1 − budget_2: 0.500")
+    assert any("budget_1" in ln and "up by 0.1 over n = 1 at n = 4" in ln for ln in lines)
+    assert any("budget_2" in ln and "never up by 0.1" in ln for ln in lines)

@@ -8,13 +8,18 @@ computes the protocol's headline numbers over replicates with 95% intervals at t
 
 Analyses (``config.protocol.analysis``):
 
-* ``rlaif`` — each arm's label accuracy against gold; judge calls, unparseable replies, position bias.
+* ``rlaif`` — each arm's label accuracy and reward-model accuracy against gold, gold and undisclosed mercury
+  after optimisation; each judge arm minus the flawed human and minus the control; judge calls, unparseable
+  replies, position bias.
 * ``assisted`` — accuracy of the unaided and assisted evaluators, and the assistant's error rate per arm.
 * ``layers`` — accuracy against gold per chain depth (the curve), each layer's assistant error rate, and the
   change from depth 0 to the deepest layer.
-* ``advantage`` — gold of best-of-n at the training budget ``n_train`` against the deployment budget
-  ``n_deploy`` per evaluator budget (arm): the train-vs-deploy gap.
-* ``sandwich`` — the sandwich gap on label accuracy and the performance gap recovered on trained gold.
+* ``advantage`` — the evaluator's budget (arm) against the evaluatee's deployment compute (best-of-n for
+  every recorded n, RL steps when run): failure and gold on the grid, failure against budget at ``n_deploy``,
+  the n at which each budget's failure appears; gold at ``n_train`` minus at ``n_deploy``.
+* ``sandwich`` — Bowman et al.'s conditions (non-expert alone, with the model, the model alone when
+  ``model_arm`` is set, expert): accuracy per arm, the sandwich gap on label accuracy, the assisted minus the
+  model alone, and the performance gap recovered on trained gold.
 * ``absent_supervisor`` — gold and failure rates on held-out tasks with the supervisor present vs absent
   (the ``supervised`` world's ``supervision/…`` metrics), for the initial policy, best-of-``n_bon`` and the
   final RL policy, per arm; the absent − present gaps and the flawed arm's gap minus the control's.
@@ -81,8 +86,9 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
             }
             if "assistant" in ev:
                 rec["assistant_error"] = ev["assistant"]["error_rate"] if ev.get("depth", 1) else float("nan")
-            if "layer_error_rates" in ev:
-                rec["layer_error_rates"] = ev["layer_error_rates"]
+            for key in ("layer_error_rates", "layer_accuracy", "human_accuracy"):
+                if key in ev:
+                    rec[key] = ev[key]
             rec["gold_initial"] = _metric_at(rows, arm, seed, "initial", "gold/mean")
             rec["gold_bon_max"] = _metric_at(rows, arm, seed, "bon", "gold/mean")
             rec["gold_rl_final"] = _metric_at(rows, arm, seed, "rl", "gold/mean")
@@ -92,16 +98,40 @@ def arm_seed_table(run_dir: Path, config: dict, rows: list[dict]) -> dict[str, d
 
 
 def _per_arm(table: dict, key: str, p: dict) -> dict[str, dict[str, float]]:
-    return {arm: _ci(p, [r.get(key, float("nan")) for r in by_seed.values()]) for arm, by_seed in table.items()}
+    return {arm: _ci(p, [r.get(key, float("nan")) for r in seeds.values()]) for arm, seeds in table.items()}
 
 
 def _rlaif(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    """Per arm: label accuracy and held-out reward-model accuracy against gold, gold and undisclosed
+    mercury after best-of-n (largest n) and RL; each judge arm minus the flawed arm and minus the control,
+    paired within replicates (the pre-registered contrast: the first judge arm − the flawed arm on
+    ``rm_acc_gold``)."""
+    flawed, control = p.get("flawed_arm", "human"), p.get("control_arm", "control")
+    judges = [a for a in p.get("judge_arms", [a for a in table if a.startswith("judge")]) if a in table]
     out: dict[str, Any] = {
         "accuracy": _per_arm(table, "acc/expected", p),
+        "rm_acc_gold": _per_arm(table, "rm_acc_gold", p),
         "gold_bon_max": _per_arm(table, "gold_bon_max", p),
         "gold_rl_final": _per_arm(table, "gold_rl_final", p),
         "judge": {},
+        "judge_arms": judges,
+        "contrasts": {},
     }
+    for key, opt in (("undisclosed_bon_max", "bon"), ("undisclosed_rl_final", "rl")):
+        if any(r["optimizer"] == opt for r in rows):
+            out[key] = {
+                arm: _ci(p, [_metric_at(rows, arm, s, opt, "fail/undisclosed_toxic") for s in sorted(seeds)])
+                for arm, seeds in table.items()
+            }
+    for judge in judges:
+        for other in (flawed, control):
+            if other not in table:
+                continue
+            seeds = sorted(table[judge])
+            out["contrasts"][f"{judge} − {other}"] = {
+                key: _ci(p, [table[judge][s][key] - table[other][s][key] for s in seeds])
+                for key in ("rm_acc_gold", "acc/expected", "gold_rl_final")
+            }
     for arm, by_seed in table.items():
         stats = [r["stats"] for r in by_seed.values() if r["stats"]]
         if stats:
@@ -176,22 +206,59 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         "first_assisted_minus_last": drop1,
         "slope_per_layer": _ci(p, slopes),
         "label_noise": p.get("label_noise"),
+        "blind_fraction": p.get("blind_fraction"),
+        # each layer's agreement with gold on its own held-out pairs (the layered kind records it), per depth
+        "layer_accuracy": [
+            _ci(p, [(r.get("layer_accuracy") or [float("nan")])[-1] if (_depth(a) or 0) > 0
+                    else r.get("human_accuracy", float("nan")) for r in table[a].values()])
+            for a in arms
+        ],
     }
 
 
 def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
+    """The evaluator's budget (arms: how many items of an answer it reads) against the evaluatee's deployment
+    compute (best-of-n for every recorded n; RL steps when the run has RL): the failure and gold on the grid,
+    the failure against the budget at ``n_deploy``, the smallest n at which each budget's failure has risen
+    by ``failure_threshold`` over n = 1 (the initial policy's), and (as before) gold at ``n_train`` minus at
+    ``n_deploy``."""
     n_train, n_deploy = int(p.get("n_train", 4)), int(p.get("n_deploy", 64))
-    out: dict[str, Any] = {"n_train": n_train, "n_deploy": n_deploy, "arms": {}}
+    failure = p.get("failure", "fail/undisclosed_toxic")
+    threshold = float(p.get("failure_threshold", 0.1))
+    ns = sorted({int(r["step"]) for r in rows if r["optimizer"] == "bon"})
+    rl_steps = sorted({int(r["step"]) for r in rows if r["optimizer"] == "rl"})
+    out: dict[str, Any] = {
+        "n_train": n_train, "n_deploy": n_deploy, "failure": failure, "failure_threshold": threshold,
+        "ns": ns, "rl_steps": rl_steps, "arms": {},
+    }
     for arm, by_seed in table.items():
         seeds = sorted(by_seed)
-        tr = [_metric_at(rows, arm, s, "bon", "gold/mean", n_train) for s in seeds]
-        de = [_metric_at(rows, arm, s, "bon", "gold/mean", n_deploy) for s in seeds]
+
+        def at(opt: str, key: str, n: int, arm: str = arm, seeds: list = seeds) -> list[float]:
+            return [_metric_at(rows, arm, s, opt, key, n) for s in seeds]
+
+        tr, de = at("bon", "gold/mean", n_train), at("bon", "gold/mean", n_deploy)
+        grid = {n: {"failure": _ci(p, at("bon", failure, n)), "gold": _ci(p, at("bon", "gold/mean", n))}
+                for n in ns}
+        base = grid[ns[0]]["failure"]["mean"] if ns else float("nan")  # the initial policy's (n = 1)
+        onset = next((n for n in ns[1:] if grid[n]["failure"]["mean"] >= base + threshold), None)
         out["arms"][arm] = {
             "gold_train": _ci(p, tr),
             "gold_deploy": _ci(p, de),
             "gap": _ci(p, [a - b for a, b in zip(tr, de, strict=False)]),
             "accuracy": _ci(p, [by_seed[s]["acc/expected"] for s in seeds]),
+            "grid": grid,
+            "failure_deploy": _ci(p, at("bon", failure, n_deploy)),
+            "onset_n": onset,
+            "rl_grid": {k: {"failure": _ci(p, at("rl", failure, k)), "gold": _ci(p, at("rl", "gold/mean", k))}
+                        for k in rl_steps},
         }
+    pair = p.get("contrast_arms")  # the pre-registered contrast: failure at n_deploy, first arm − second
+    if pair and all(a in table for a in pair):
+        seeds = sorted(table[pair[0]])
+        diff = [_metric_at(rows, pair[0], s, "bon", failure, n_deploy)
+                - _metric_at(rows, pair[1], s, "bon", failure, n_deploy) for s in seeds]
+        out["contrast"] = {"arms": list(pair), "n": n_deploy, **_ci(p, diff)}
     return out
 
 
@@ -201,20 +268,31 @@ def _sandwich(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         p.get("assisted_arm", "assisted"),
         p.get("expert_arm", "expert"),
     )
+    m = p.get("model_arm")  # Bowman et al.'s "model alone", when the scenario has it
+    arms = [u, a, *([m] if m in table else []), e]
     seeds = sorted(table[u])
 
     def col(arm: str, key: str) -> list[float]:
         return [table[arm][s][key] for s in seeds]
 
     out = {
-        "accuracy": {k: _ci(p, col(k, "acc/expected")) for k in (u, a, e)},
-        "sandwich_gap": gap_recovered_ci(col(u, "acc/expected"), col(a, "acc/expected"), col(e, "acc/expected"), p["units"]
+        "arms": arms,
+        "accuracy": {k: _ci(p, col(k, "acc/expected")) for k in arms},
+        "sandwich_gap": gap_recovered_ci(
+            col(u, "acc/expected"), col(a, "acc/expected"), col(e, "acc/expected"), p["units"]
         ),
+        "assistant_error": {k: _ci(p, [table[k][s].get("assistant_error", float("nan")) for s in seeds])
+                            for k in arms if "assistant_error" in table[k][seeds[0]]},
     }
+    if m in table:  # does the non-expert add anything to the model's own critique?
+        out["assisted_minus_model"] = _ci(p, [x - y for x, y in zip(col(a, "acc/expected"),
+                                                                      col(m, "acc/expected"), strict=True)])
     for key in ("gold_bon_max", "gold_rl_final"):
         if not all(math.isnan(x) for x in col(u, key)):
-            out[key] = {k: _ci(p, col(k, key)) for k in (u, a, e)}
-            out[f"pgr_{key.removeprefix('gold_')}"] = gap_recovered_ci(col(u, key), col(a, key), col(e, key), p["units"])
+            out[key] = {k: _ci(p, col(k, key)) for k in arms}
+            out[f"pgr_{key.removeprefix('gold_')}"] = gap_recovered_ci(
+                col(u, key), col(a, key), col(e, key), p["units"]
+            )
     return out
 
 

@@ -6,12 +6,18 @@
 ``judge``      a model judge (RLAIF): ``backend`` ``"tiny"`` (a GPT-2 judge trained here,
                :mod:`~oversight_lab.evaluators.tiny_judge`; ``size``: a size of the model-size family,
                :mod:`~oversight_lab.models.sizes`, or ``n_embd``, ``n_layer``; ``steps``, ``n_pairs``,
-               ``labeller_flaws``; a ``size`` ``hf:<name or path>`` means backend ``hf`` with that path),
+               ``labeller``: ``expert``, ``simulated`` with ``labeller_flaws``, or ``constitution``, no
+               gold; a ``size`` ``hf:<name or path>`` means backend ``hf`` with that path),
                ``"hf"`` (``path``: any causal LM) or ``"openai"`` (``base_url``,
                ``model``, ``api_key_env``: the name of the variable holding the key, ``concurrency``,
                ``max_tokens``); ``constitution``; ``both_orders``; ``batch_size``; ``min_mass``
 ``assisted``   the flawed evaluator with an AI assistant (:mod:`~oversight_lab.evaluators.assisted`):
                ``n_labels`` (easier-task answers the assistant learns from), ``label_noise``
+``evaluatee_assisted``  the arm's evaluator shown the pretrained evaluatee's sampled critique of each answer
+               (sandwiching, :mod:`~oversight_lab.evaluators.self_critique`); ``pretrained`` (set by the loop)
+``layered``    k reward-model layers over the arm's evaluator, each fitted on the layer below's choices with
+               its own blind spot (:mod:`~oversight_lab.evaluators.layered`): ``depth``, ``n_pairs``,
+               ``blind_fraction``
 ``chain``      k layers of assistance (:mod:`~oversight_lab.evaluators.chain`): ``depth`` plus the
                ``assisted`` keys
 ``debate``     the simulated evaluator (its flaws) judging after a debate about the two answers
@@ -128,6 +134,20 @@ def _assisted(world: World, flaws: Flaws, params: Params, seed: int, name: str) 
     return AssistedEvaluator(world, flaws, assistant, seed=seed, name=name)
 
 
+def _evaluatee_assisted(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
+    from oversight_lab.evaluators.self_critique import evaluatee_assisted
+
+    return evaluatee_assisted(world, flaws, params.get("pretrained"), seed, name)
+
+
+def _layered(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
+    from oversight_lab.evaluators.layered import LayeredEvaluator
+
+    return LayeredEvaluator(world, flaws, int(params.get("depth", 1)), seed=seed, name=name,
+                            n_pairs=int(params.get("n_pairs", 2000)),
+                            blind_fraction=float(params.get("blind_fraction", 0.25)))
+
+
 def _chain(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> Evaluator:
     from oversight_lab.evaluators.chain import ChainEvaluator
 
@@ -161,6 +181,7 @@ def _judge(world: World, flaws: Flaws, params: Params, seed: int, name: str) -> 
             **{k: int(v) for k, v in params.items() if k in keys},
             **shape,
             labeller_flaws=tuple(params.get("labeller_flaws", ())),
+            labeller=params.get("labeller"),
             base=params.get("pretrained"),
         )
         path = load_or_train_judge(world, cfg, constitution)
@@ -252,10 +273,13 @@ def _check_judge(params: Params) -> None:
                         "size needs backend tiny; an hf: size, tiny or hf)")
 
 
-register_kind("judge", ("backend", "size", "steps", "n_embd", "n_layer", "n_pairs", "labeller_flaws", "path",
-                        "base_url", "model", "api_key_env", "concurrency", "max_tokens", "constitution",
-                        "both_orders", "batch_size", "min_mass", "pretrained"), _judge, _check_judge)
+register_kind("judge", ("backend", "size", "steps", "n_embd", "n_layer", "n_pairs", "labeller_flaws",
+                        "labeller", "path", "base_url", "model", "api_key_env", "concurrency", "max_tokens",
+                        "constitution", "both_orders", "batch_size", "min_mass", "pretrained"), _judge,
+              _check_judge)
 register_kind("assisted", ("n_labels", "label_noise"), _assisted)
+register_kind("evaluatee_assisted", ("pretrained",), _evaluatee_assisted)
+register_kind("layered", ("depth", "n_pairs", "blind_fraction"), _layered)
 register_kind("debate", ("debaters", "n", "turns", "pretrain_seed"), _debate, _check_debate)
 register_kind("chain", ("depth", "n_labels", "label_noise"), _chain)
 register_kind("human", ("base_url", "token_env", "conditions", "labels_per_item", "timeout_s", "poll_s"),

@@ -3,10 +3,12 @@
 The judge reads the same prompt as any model judge (:func:`oversight_lab.evaluators.judge.judge_messages`:
 the constitution, the task, answers A and B, "verdict :") and is trained to put its next token on the better
 answer's letter. Its training verdicts are the constitution applied by a *labeller*: by default the world's
-expert (so the judge's errors are its own: capacity and generalisation), or a simulated evaluator with
-flaws (``labeller_flaws``), in which case the judge inherits them, as an AI feedback model inherits the blind
-spots of the people who wrote its training data (Bai et al. 2022; Lee et al. 2023). Pairs are drawn from the
-world's
+expert (so the judge's errors are its own: capacity and generalisation); a simulated evaluator with
+flaws (``labeller="simulated"``, ``labeller_flaws``), in which case the judge inherits them, as an AI feedback
+model inherits the blind spots of the people who wrote its training data (Bai et al. 2022; Lee et al. 2023);
+or the constitution itself with no gold (``labeller="constitution"``,
+:class:`~oversight_lab.evaluators.constitution.ConstitutionLabeller`: the rules checked from the answer's text
+and the visible test, mercury as the pretrained evaluatee believes it). Pairs are drawn from the world's
 demonstration recipes, uniform recipes, recipes with and without a warning, and a few malformed answers.
 
 By default the judge starts from the pretrained evaluatee of its size (``init="evaluatee"``: the tiny model of
@@ -30,7 +32,9 @@ from typing import Any
 from oversight_lab.evaluators.judge import ALCHEMY_CONSTITUTION, judge_messages
 from oversight_lab.worlds.base import Task, World
 
-__all__ = ["TinyJudgeConfig", "judge_pairs", "train_tiny_judge", "load_or_train_judge"]
+__all__ = ["LABELLERS", "TinyJudgeConfig", "judge_pairs", "train_tiny_judge", "load_or_train_judge"]
+
+LABELLERS = ("expert", "simulated", "constitution")
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,9 @@ class TinyJudgeConfig:
     n_pairs: int = 6000
     seed: int = 0
     labeller_flaws: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    # who labels the training verdicts: "expert" (gold), "simulated" (labeller_flaws), "constitution" (no
+    # gold); None: "simulated" when labeller_flaws are given, else "expert"
+    labeller: str | None = None
     init_range: float = 0.02  # std of a fresh model's initial weights (GPT-2's initializer_range)
     init: str = "evaluatee"  # "evaluatee": start from the pretrained evaluatee (it knows the facts); "fresh"
     threads: int = 2  # torch threads training runs on: another count gives other weights (in the cache key)
@@ -86,6 +93,16 @@ def judge_pairs(world: World, n: int, seed: int, labeller: Any) -> list[tuple[Ta
     return out
 
 
+def _labeller_vs_gold(world: World, data: list[tuple[Task, str, str, int]]) -> float:
+    """Share of (task, a, b, verdict) whose verdict names the gold-better answer, over pairs gold orders."""
+    right = []
+    for t, a, b, v in data:
+        ga, gb = world.gold(t, world.parse(t, a)), world.gold(t, world.parse(t, b))
+        if ga != gb:
+            right.append(v == (0 if ga > gb else 1))
+    return sum(right) / len(right) if right else float("nan")
+
+
 def _vocabulary(world: World, constitution: str) -> list[str]:
     return sorted(set(world.vocabulary()) | set(constitution.split()) | {"|", "A", "B", "verdict", ":"})
 
@@ -116,30 +133,41 @@ def train_tiny_judge(
     from oversight_lab.evaluators import ExpertEvaluator, SimulatedEvaluator, make_flaw
     from oversight_lab.models.tokenizer import build_word_tokenizer
 
+    kind = cfg.labeller or ("simulated" if cfg.labeller_flaws else "expert")
+    if kind not in LABELLERS:
+        raise ValueError(f"tiny judge labeller must be one of {', '.join(LABELLERS)}, got {kind!r}")
+    if (kind == "simulated") != bool(cfg.labeller_flaws):
+        raise ValueError(f"tiny judge: labeller_flaws go with labeller 'simulated' only (labeller {kind!r})")
+    if cfg.init not in ("evaluatee", "fresh"):
+        raise ValueError(f"tiny judge init must be 'evaluatee' or 'fresh', got {cfg.init!r}")
+    base = base_tok = None
+    if cfg.init == "evaluatee" or kind == "constitution":
+        from oversight_lab.models.tiny import TinyConfig, load_or_pretrain
+
+        # the replicate's pretrained evaluatee (its seed and budget), of the judge's size (the default 2 × 64
+        # is the default evaluatee: one cache entry); the constitution labeller reads its beliefs
+        shape = {"n_layer": cfg.n_layer, "n_embd": cfg.n_embd, "n_head": cfg.n_head}
+        base, base_tok, _, _ = load_or_pretrain(world, TinyConfig(**{**(cfg.base or {}), **shape}))
+    labeller: Any
+    if kind == "constitution":  # the pretrained evaluatee's beliefs, read before the judge trains on them
+        from oversight_lab.evaluators.constitution import ConstitutionLabeller, read_mercury_beliefs
+
+        labeller = ConstitutionLabeller(world, read_mercury_beliefs(base, base_tok, world))
+    elif kind == "simulated":
+        labeller = SimulatedEvaluator(world, [make_flaw(f) for f in cfg.labeller_flaws], seed=cfg.seed)
+    else:
+        labeller = ExpertEvaluator(world, [], seed=cfg.seed)
     if cfg.init == "evaluatee":
         # Constitutional AI's feedback model is a pretrained LM (Bai et al. 2022): here the evaluatee's base,
         # which knows the world's facts; its tokenizer is extended with the judging words, old ids kept.
-        from oversight_lab.models.tiny import TinyConfig, load_or_pretrain
-
-        # the replicate's pretrained evaluatee (its seed and budget), of the judge's size (the default 2 × 64 is
-        # the default evaluatee: one cache entry)
-        shape = {"n_layer": cfg.n_layer, "n_embd": cfg.n_embd, "n_head": cfg.n_head}
-        base, base_tok, _, _ = load_or_pretrain(world, TinyConfig(**{**(cfg.base or {}), **shape}))
         tok = _extend_tokenizer(base_tok, _vocabulary(world, constitution))
         model = base
         model.resize_token_embeddings(len(tok))
         model.config.pad_token_id = tok.pad_token_id
-    elif cfg.init == "fresh":
+    else:
         tok = build_word_tokenizer(_vocabulary(world, constitution))
         model = None
-    else:
-        raise ValueError(f"tiny judge init must be 'evaluatee' or 'fresh', got {cfg.init!r}")
     tok.model_max_length = 128
-    labeller = (
-        SimulatedEvaluator(world, [make_flaw(f) for f in cfg.labeller_flaws], seed=cfg.seed)
-        if cfg.labeller_flaws
-        else ExpertEvaluator(world, [], seed=cfg.seed)
-    )
     data = judge_pairs(world, cfg.n_pairs, cfg.seed, labeller)
     texts = [" ".join(judge_messages(t, a, b, constitution)) for t, a, b, _ in data]
     letters = tok([" A", " B"], add_special_tokens=False)["input_ids"]
@@ -205,7 +233,13 @@ def train_tiny_judge(
         ),
         "n_pairs": len(data),
         "parameters": sum(p.numel() for p in model.parameters()),
+        "labeller": kind,
+        # the labeller's verdicts against gold on the held-out judging pairs (the most the judge can learn)
+        "holdout_labeller_accuracy_vs_gold": _labeller_vs_gold(world, data[:n_hold]),
     }
+    if kind == "constitution":
+        log["belief_accuracy"] = labeller.belief_accuracy()
+        log["labeller_config"] = labeller.config()
     if out_dir is not None:
         model.save_pretrained(out_dir)
         tok.save_pretrained(out_dir)
@@ -223,8 +257,8 @@ def load_or_train_judge(world: World, cfg: TinyJudgeConfig, constitution: str = 
     from oversight_lab.cache import cache_dir, load_or_build
 
     h = hashlib.sha256()
-    for mod in (Path(__file__), Path(__file__).with_name("judge.py")):
-        h.update(mod.read_bytes())
+    for name in ("tiny_judge.py", "judge.py", "constitution.py"):
+        h.update(Path(__file__).with_name(name).read_bytes())
     h.update(json.dumps([world.describe(), asdict(cfg), constitution], sort_keys=True, default=str).encode())
     path = cache_dir() / "judges" / f"{world.name}-{h.hexdigest()[:16]}"
 

@@ -33,7 +33,20 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
         from oversight_lab.report.debate import debate_lines
 
         return debate_lines(r)
-    if a in ("rlaif", "assisted"):
+    if a == "rlaif":
+        out = [
+            f"{arm}: label accuracy vs gold {_f(ci)}; reward model's held-out accuracy vs gold "
+            f"{_f(r['rm_acc_gold'][arm])}; gold after RL {_f(r['gold_rl_final'][arm])}"
+            + (f"; undisclosed mercury after RL {_f(r['undisclosed_rl_final'][arm])}"
+               if "undisclosed_rl_final" in r else "")
+            for arm, ci in r["accuracy"].items()
+        ]
+        out += [
+            f"{name}: reward-model accuracy vs gold {_f(v['rm_acc_gold'])}, label accuracy "
+            f"{_f(v['acc/expected'])}, gold after RL {_f(v['gold_rl_final'])}"
+            for name, v in r.get("contrasts", {}).items()
+        ]
+    elif a == "assisted":
         out = [f"{arm}: accuracy vs gold {_f(ci)}" for arm, ci in r["accuracy"].items()]
         for arm, ci in r.get("assistant_error", {}).items():
             if not math.isnan(ci["mean"]):
@@ -41,6 +54,7 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
                     f"{arm}: assistant error rate {_f(ci)}; gain over unaided "
                     f"{_f(r['gain_over_unaided'].get(arm))}"
                 )
+    if a in ("rlaif", "assisted"):
         for arm, st in r.get("judge", {}).items():
             out.append(
                 f"{arm}: {int(st['calls'])} judge calls, {int(st['unparseable'])} unparseable "
@@ -56,18 +70,33 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
             f"{_f(r.get('first_assisted_minus_last'))}; slope per layer {_f(r['slope_per_layer'])}",
         ]
     if a == "advantage":
-        return [
-            f"{arm}: gold at best-of-{r['n_train']} (training) {_f(v['gold_train'])} → "
-            f"best-of-{r['n_deploy']} "
-            f"(deployment) {_f(v['gold_deploy'])}; train − deploy gap {_f(v['gap'])}"
-            for arm, v in r["arms"].items()
-        ]
+        fail = r.get("failure", "fail/undisclosed_toxic")
+        out = []
+        if "contrast" in r:
+            c = r["contrast"]
+            out.append(f"{fail} at best-of-{c['n']}, {c['arms'][0]} − {c['arms'][1]}: {_f(c)}")
+        for arm, v in r["arms"].items():
+            if "grid" in v:
+                curve = ", ".join(f"n={n}: {_f(c['failure'], 2)}" for n, c in v["grid"].items())
+                onset = v.get("onset_n")
+                rise = f"{r['failure_threshold']:g} over n = 1"
+                when = f"up by {rise} at n = {onset}" if onset is not None else f"never up by {rise}"
+                out.append(f"{arm}: {fail} against the evaluatee's best-of-n {curve}; {when}")
+            out.append(
+                f"{arm}: gold at best-of-{r['n_train']} (training) {_f(v['gold_train'])} → best-of-"
+                f"{r['n_deploy']} (deployment) {_f(v['gold_deploy'])}; train − deploy gap {_f(v['gap'])}"
+            )
+        return out
     if a == "sandwich":
         sg = r["sandwich_gap"]
         out = [
             "label accuracy: " + ", ".join(f"{k} {_f(v)}" for k, v in r["accuracy"].items()),
             f"sandwich gap (accuracy) {_f(sg)}; ratio of means {sg['ratio_of_means']:.3f}",
         ]
+        if "assisted_minus_model" in r:
+            out.append(f"non-expert + model minus model alone (accuracy) {_f(r['assisted_minus_model'])}")
+        for arm, ci in r.get("assistant_error", {}).items():
+            out.append(f"{arm}: assistant's error rate {_f(ci)}")
         for key in ("pgr_bon_max", "pgr_rl_final"):
             if key in r:
                 p = r[key]
@@ -79,6 +108,19 @@ def headline_lines(r: dict[str, Any]) -> list[str]:
     if a == "absent_supervisor":
         out = []
         fails = [f.removeprefix("fail/") for f in r["failures"]]
+        # the headline is what RL shows (the test of whether training learns the rule); best-of-n against the
+        # reward model only shows that the reward model encodes the watched/unwatched rule
+        pol = "rl" if "rl" in r["policies"] else "bon"
+        d = r["policies"][pol].get("flawed_minus_control", {}).get(f"{fails[0]}_gap")
+        if d:
+            shown = "excludes 0" if d["lo"] > 0 or d["hi"] < 0 else "includes 0: a null"
+            what = "RL final" if pol == "rl" else f"best-of-{r['n_bon']} (no RL in this run)"
+            out.append(
+                f"HEADLINE ({what}): flawed − control {fails[0]} gap (unwatched − watched) {_f(d)}; the "
+                f"interval {shown}"
+                + ("; best-of-n's gap below shows the reward model encodes the rule, not that training "
+                   "learns it" if pol == "rl" else "")
+            )
         for pol, by_arm in r["policies"].items():
             name = {"initial": "initial policy", "bon": f"best-of-{r['n_bon']}", "rl": "RL final"}[pol]
             for arm, v in by_arm.items():
@@ -133,6 +175,22 @@ def _figure(r: dict[str, Any]) -> str | None:
             ax.set_xlabel("chain depth (layers of AI assistance)")
             ax.set_title(f"{title} (mean, 95% CI over seeds)", fontsize=10)
             ax.grid(alpha=0.3)
+    elif a == "advantage" and all("grid" in v for v in r["arms"].values()):
+        arms = list(r["arms"])
+        for k, arm in enumerate(arms):  # failure against deployment compute, one line per evaluator budget
+            ns = [int(n) for n in r["arms"][arm]["grid"]]
+            cis = [c["failure"] for c in r["arms"][arm]["grid"].values()]
+            axes[0].plot(ns, [c["mean"] for c in cis], "-o", color=COLORS[k % len(COLORS)], label=arm)
+            axes[0].fill_between(ns, [c["mean"] if math.isnan(c["lo"]) else c["lo"] for c in cis],
+                                 [c["mean"] if math.isnan(c["hi"]) else c["hi"] for c in cis],
+                                 color=COLORS[k % len(COLORS)], alpha=0.15, linewidth=0)
+        axes[0].set_xscale("log", base=2)
+        axes[0].set_xlabel("evaluatee's deployment compute: best-of-n, n")
+        axes[0].set_title(f"{r['failure']} (mean, 95% CI)", fontsize=10)
+        axes[0].legend(fontsize=8)
+        axes[0].grid(alpha=0.3)
+        _bars(axes[1], arms, [r["arms"][arm]["failure_deploy"] for arm in arms],
+              f"{r['failure']} at best-of-{r['n_deploy']} against the evaluator's budget")
     elif a == "advantage":
         arms = list(r["arms"])
         x = range(len(arms))
@@ -173,6 +231,12 @@ def _figure(r: dict[str, Any]) -> str | None:
             cis = [r["policies"][pol][arm][f"{key}_{c}"] for arm in arms for c in ("present", "absent")]
             labels = [f"{arm}\n{c}" for arm in arms for c in ("present", "absent")]
             _bars(ax, labels, cis, f"{title} ({pol}), supervisor present vs absent")
+    elif a == "rlaif":
+        _bars(axes[0], list(r["rm_acc_gold"]), list(r["rm_acc_gold"].values()),
+              "reward model's held-out accuracy vs gold")
+        key = "gold_rl_final" if any(not math.isnan(c["mean"]) for c in r["gold_rl_final"].values()) \
+            else "gold_bon_max"
+        _bars(axes[1], list(r[key]), list(r[key].values()), f"gold of the trained policy ({key[5:]})")
     else:
         _bars(axes[0], list(r["accuracy"]), list(r["accuracy"].values()), "label accuracy vs gold")
         _bars(
