@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from oversight_lab.report.page import COLORS, png
+from oversight_lab.report.page import COLORS, fmt_ci, png
 
 __all__ = ["ABOUT", "debate_figure", "debate_lines"]
 
@@ -21,13 +21,7 @@ ABOUT = (
 )
 
 
-def _f(ci: dict[str, Any] | None) -> str:
-    if not ci or ci.get("mean") is None or math.isnan(ci["mean"]):
-        return "–"
-    s = f"{ci['mean']:.3f}"
-    if not math.isnan(ci.get("lo", float("nan"))):
-        s += f" [{ci['lo']:.3f}, {ci['hi']:.3f}]"
-    return s
+_f = fmt_ci  # mean [95% interval], as every report writes it (report/page.py)
 
 
 def debate_lines(r: dict[str, Any]) -> list[str]:

@@ -9,7 +9,7 @@ import io
 import math
 from typing import Any
 
-__all__ = ["COLORS", "STYLE", "fmt", "head", "png"]
+__all__ = ["COLORS", "STYLE", "fmt", "fmt_ci", "head", "png"]
 
 COLORS = ["#c0392b", "#2471a3", "#27ae60", "#8e44ad", "#d68910", "#5d6d7e"]
 
@@ -40,3 +40,14 @@ def png(fig: Any) -> str:
 def fmt(v: Any, digits: int = 3) -> str:
     """A number for a table cell: "–" for a missing value or NaN."""
     return "–" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{digits}f}"
+
+
+def fmt_ci(ci: dict[str, Any] | None, digits: int = 3) -> str:
+    """``mean [lo, hi]`` of an interval dict (``{"mean", "lo", "hi"}``); "–" when it has no mean, the mean
+    alone when it has no interval (one unit)."""
+    if not ci or ci.get("mean") is None or math.isnan(ci["mean"]):
+        return "–"
+    s = f"{ci['mean']:.{digits}f}"
+    if not math.isnan(ci.get("lo", float("nan"))):
+        s += f" [{ci['lo']:.{digits}f}, {ci['hi']:.{digits}f}]"
+    return s

@@ -12,18 +12,12 @@ import math
 from pathlib import Path
 from typing import Any
 
-from oversight_lab.report.page import COLORS, head, png
+from oversight_lab.report.page import COLORS, fmt_ci, head, png
 
 __all__ = ["headline_lines", "render_protocol_report", "write_protocol_report"]
 
 
-def _f(ci: dict[str, float] | None, digits: int = 3) -> str:
-    if not ci or ci.get("mean") is None or math.isnan(ci["mean"]):
-        return "–"
-    s = f"{ci['mean']:.{digits}f}"
-    if not math.isnan(ci.get("lo", float("nan"))):
-        s += f" [{ci['lo']:.{digits}f}, {ci['hi']:.{digits}f}]"
-    return s
+_f = fmt_ci  # mean [95% interval], as every report writes it (report/page.py)
 
 
 def headline_lines(r: dict[str, Any]) -> list[str]:
