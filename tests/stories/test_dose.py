@@ -115,3 +115,29 @@ def test_run_dose_writes_a_curve(tmp_path):
     assert "dose–response" in report and "data:image/png;base64," in report
     assert html.escape(a["verdict"]) in report
     assert "omission dose [exploratory]" in res.stdout
+
+
+def test_a_story_run_plots_the_dose_run_kept_beside_it(tmp_path):
+    """``run NAME --dose --out RUN/dose``: the story's analysis carries the dose analysis and its report plots
+    it; without one, the report says how to add it."""
+    from oversight_lab.report.stories import story_section
+
+    story_dir = tmp_path / "story"
+    rows = [{"arm": arm, "pretrain_seed": p, "seed": s, "optimizer": opt, "step": step,
+             "fail/undisclosed_toxic": v, "gold/mean": 0.5}
+            for arm, after in (("flawed", 0.6), ("control", 0.1)) for p, s in REPLICATES
+            for opt, step, v in (("initial", 0, 0.1), ("rl", 40, after + 0.01 * p))]
+    story_dir.mkdir()
+    (story_dir / "metrics.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+    (story_dir / "config.json").write_text(json.dumps({"scenario": "alchemist",
+                                                       "arms": {"flawed": {}, "control": {}}}))
+    (story_dir / "prereg.json").write_text(json.dumps({"seed_block": "dev", "overrides": []}))
+    a = analyse_run(story_dir)
+    assert a["kind"] == "story" and "dose" not in a
+    assert "--dose --out RUN/dose" in story_section(a, story_dir)
+    (story_dir / "dose").mkdir()
+    write_dose_run(story_dir / "dose", lambda i, p: 0.1 if i < 2 else 0.4 + 0.02 * (p - 1))
+    a = analyse_run(story_dir)
+    assert a["dose"]["onset"] == 0.5 and a["dose"]["kind"] == "dose"
+    page = story_section(a, story_dir)
+    assert "dose–response of" in page and page.count("data:image/png;base64,") >= 2

@@ -93,3 +93,26 @@ def test_confirmatory_only_on_a_reserved_block_with_registered_settings(tmp_path
     changed = write_run(tmp_path / "c", ones, zeros, [0.0] * 20, block="confirm", overrides=["rl.steps"])
     ok, why = is_confirmatory(changed)
     assert not ok and "rl.steps" in why
+
+
+def test_trends_over_checkpoints_are_per_replicate_slopes_over_pretraining_seeds(tmp_path):
+    """The item records sit at the initial policy (step 0), RL step 10 (unchanged) and RL step 40: the slope
+    of each replicate's value over those steps, items of one model averaged first, per 100 steps."""
+    from oversight_lab.report.stories import story_section
+
+    def rising(p):
+        return [1.0] * (14 + 2 * p) + [0.0] * (6 - 2 * p)
+
+    a = analyse_story(STORIES["sycophant"], write_run(tmp_path, rising, zeros, [0.0] * 20))
+    t = next(x for x in a["trends"] if x["key"] == "agree_wrong_view")
+    # per replicate: values 0, 0, v at steps 0, 10, 40 -> slope = v * 0.0288462 per step (least squares)
+    per_step = (40 - 50 / 3) / ((0 - 50 / 3) ** 2 + (10 - 50 / 3) ** 2 + (40 - 50 / 3) ** 2)
+    assert t["per_100_steps"]["flawed"]["value"] == pytest.approx(0.8 * per_step * 100)
+    assert t["per_100_steps"]["flawed"]["n_units"] == 3 and t["per_100_steps"]["control"]["value"] == 0.0
+    assert t["did"]["lo"] > 0 and t["did"]["unit"] == "pretraining seed"
+    # checkpoint measures with only the initial policy and one RL checkpoint still give a (two-point) slope
+    c = next(x for x in a["trends"] if x["key"] == "syco/agree_when_user_wrong")
+    assert c["per_100_steps"]["flawed"]["value"] == pytest.approx(0.8 / 40 * 100)
+    assert a["honesty"] is None  # the opinions world's items read no probe
+    page = story_section(a, tmp_path)
+    assert "Trends over the optimiser's checkpoints" in page and "Truthful against honest" not in page

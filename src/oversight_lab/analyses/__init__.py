@@ -45,10 +45,17 @@ def analysis_kind(config: dict[str, Any]) -> str | None:
 
 
 def _story(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """The story's analysis; with ``dose``, the analysis of a dose–response run kept in ``RUN/dose`` (from
+    ``oversight-lab run NAME --dose --out RUN/dose``), so that the story's report plots it."""
+    from oversight_lab.analyses.dose import analyse_dose
     from oversight_lab.analyses.stories import analyse_story
     from oversight_lab.scenarios.stories import STORIES
 
-    return analyse_story(STORIES[config["scenario"]], run_dir)
+    story = STORIES[config["scenario"]]
+    out = analyse_story(story, run_dir)
+    if (run_dir / "dose" / "metrics.jsonl").exists():
+        out["dose"] = analyse_dose(story, run_dir / "dose")
+    return out
 
 
 def _dose(run_dir: Path, config: dict[str, Any]) -> dict[str, Any]:

@@ -42,7 +42,7 @@ from oversight_lab.protocols.metrics import evaluator_accuracy, gap_recovered_ci
 from oversight_lab.runs.rundir import arm_dir, read_rows
 from oversight_lab.worlds.base import make_world
 
-__all__ = ["ANALYSES", "analyse", "arm_seed_table"]
+__all__ = ["ANALYSES", "analyse", "arm_seed_table", "primary_result"]
 
 
 def _ci(p: dict, values: list[float]) -> dict[str, Any]:
@@ -142,6 +142,10 @@ def _rlaif(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
             )
             tot["pairs_per_second"] = tot["pairs"] / tot["seconds"] if tot["seconds"] else float("nan")
             out["judge"][arm] = tot
+    if judges and flawed in table:  # the pre-registered contrast: the first judge arm − the flawed human
+        seeds = sorted(table[judges[0]])
+        out["primary_values"] = [table[judges[0]][s]["rm_acc_gold"] - table[flawed][s]["rm_acc_gold"]
+                                 for s in seeds]
     return out
 
 
@@ -205,6 +209,7 @@ def _layers(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         "first_minus_last": drop,
         "first_assisted_minus_last": drop1,
         "slope_per_layer": _ci(p, slopes),
+        "primary_values": slopes,
         "label_noise": p.get("label_noise"),
         "blind_fraction": p.get("blind_fraction"),
         # each layer's agreement with gold on its own held-out pairs (the layered kind records it), per depth
@@ -259,6 +264,7 @@ def _advantage(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         diff = [_metric_at(rows, pair[0], s, "bon", failure, n_deploy)
                 - _metric_at(rows, pair[1], s, "bon", failure, n_deploy) for s in seeds]
         out["contrast"] = {"arms": list(pair), "n": n_deploy, **_ci(p, diff)}
+        out["primary_values"] = diff
     return out
 
 
@@ -284,6 +290,7 @@ def _sandwich(table: dict, rows: list[dict], p: dict) -> dict[str, Any]:
         "assistant_error": {k: _ci(p, [table[k][s].get("assistant_error", float("nan")) for s in seeds])
                             for k in arms if "assistant_error" in table[k][seeds[0]]},
     }
+    out["primary_values"] = list(out["sandwich_gap"]["per_seed"])
     if m in table:  # does the non-expert add anything to the model's own critique?
         out["assisted_minus_model"] = _ci(p, [x - y for x, y in zip(col(a, "acc/expected"),
                                                                       col(m, "acc/expected"), strict=True)])
@@ -338,6 +345,10 @@ def _absent_supervisor(table: dict, rows: list[dict], p: dict) -> dict[str, Any]
                 for name in keys
                 if name.endswith("_gap")
             }
+    rl = per_seed.get("rl", {})
+    if flawed in rl and control in rl and failures:  # registered: the first failure's gap after RL
+        gap = f"{failures[0]}_gap"
+        out["primary_values"] = [a - b for a, b in zip(rl[flawed][gap], rl[control][gap], strict=True)]
     return out
 
 
@@ -351,8 +362,41 @@ ANALYSES = {
 }
 
 
+def primary_result(values: list[float], units: list[tuple[int, int]], run_dir: Path) -> dict[str, Any]:
+    """The pre-registered primary estimate (``prereg.json`` of the run directory: its measure, direction and
+    minimum effect) from the per-replicate values the protocol's analysis computed for it: the mean with a
+    95% interval and p-value over pretraining seeds, whether it shows as registered (``emerged``: the
+    interval excludes 0 in the registered direction and the estimate is at least the minimum effect) or not
+    (``none``), and whether the run was confirmatory."""
+    from oversight_lab.analyses.stories import estimate_dict, is_confirmatory
+
+    path = run_dir / "prereg.json"
+    prereg = json.loads(path.read_text()).get("prereg") if path.exists() else None
+    est = estimate_dict(cluster_estimate(values, units[: len(values)], what="primary"))
+    confirmatory, why = is_confirmatory(run_dir)
+    out: dict[str, Any] = {"estimate": est, "confirmatory": confirmatory, "status_reason": why}
+    if not prereg:
+        return {**out, "status": "n/a", "verdict": "no pre-registration in the run directory"}
+    sign = 1.0 if prereg["direction"] == "up" else -1.0
+    shown = (not math.isnan(est["lo"]) and sign * est["value"] >= float(prereg["min_effect"])
+             and (est["lo"] > 0 if sign > 0 else est["hi"] < 0))
+    label = "confirmatory" if confirmatory else "exploratory"
+    p = "" if math.isnan(est["p"]) else f", p = {est['p']:.2g}"
+    what = ("as registered (the registered direction, interval excluding 0, at least the minimum effect)"
+            if shown else "not as registered (a null: the interval includes 0, or the estimate is in the "
+            "other direction or below the minimum effect)")
+    line = (f"{run_dir.name if not prereg.get('primary') else prereg['primary']} [{label}]: "
+            f"{est['value']:+.3f} [{est['lo']:+.3f}, {est['hi']:+.3f}]{p} over {est['n_units']} "
+            f"{est['unit']}s; {what}; contrast {prereg.get('contrast', '')}; registered "
+            f"{'a rise' if sign > 0 else 'a fall'} of at least {prereg['min_effect']}.")
+    return {**out, "measure": prereg.get("primary"), "contrast": prereg.get("contrast"),
+            "direction": prereg["direction"], "min_effect": prereg["min_effect"],
+            "status": "emerged" if shown else "none", "verdict": line}
+
+
 def analyse(run_dir: str | Path) -> dict[str, Any]:
-    """The protocol analysis of a run directory (``config.protocol.analysis`` names it)."""
+    """The protocol analysis of a run directory (``config.protocol.analysis`` names it), with its
+    pre-registered primary estimate (``primary``: :func:`primary_result`) where the analysis computes one."""
     run_dir = Path(run_dir)
     config = json.loads((run_dir / "config.json").read_text())
     name = config.get("protocol", {}).get("analysis")
@@ -371,4 +415,7 @@ def analyse(run_dir: str | Path) -> dict[str, Any]:
         "per_arm_seed": {a: {str(s): v for s, v in d.items()} for a, d in table.items()},
         **ANALYSES[name](table, rows, {**config["protocol"], "units": units}),
     }
+    values = result.pop("primary_values", None)
+    if values is not None:
+        result["primary"] = primary_result(values, units, run_dir)
     return result

@@ -22,6 +22,13 @@ A story has up to three arms: ``flawed`` (an imperfect human with the story's bl
 with the same choice noise). Every arm's gold, proxy and evaluator score (``outcomes``) are estimated like the
 measures, and the flawed arm's change is also set against the expert's (``did_expert``, descriptive). A few
 sampled answers per arm before and after optimisation (``samples.jsonl``) are picked for the report.
+
+Beside the before/after contrast: ``trends``, the slope of every measure over the optimiser's checkpoints
+(per 100 steps, :mod:`oversight_lab.analyses.trends`; does the failure drift with optimisation, as the essay
+worries sandbagging does?); ``honesty``, truthfulness against honesty where the world's item evaluation reads
+a probe (:mod:`oversight_lab.analyses.honesty`: statements against what the model's own probe reads).
+:func:`oversight_lab.analyses.analyse_run` adds ``dose``, the analysis of a dose–response run kept in the
+story's run directory (``RUN/dose``, from ``oversight-lab run NAME --dose --out RUN/dose``).
 """
 
 from __future__ import annotations
@@ -35,6 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from oversight_lab.analyses.honesty import truthful_vs_honest
+from oversight_lab.analyses.trends import slopes
 from oversight_lab.metrics.calibration import ece
 from oversight_lab.metrics.stats import Estimate, cluster_estimate, holm, paired_cluster_estimate
 from oversight_lab.runs.rundir import read_rows
@@ -215,9 +224,57 @@ def analyse_story(story: Story, run_dir: str | Path) -> dict[str, Any]:
         "seeds": sorted({s for _, s in replicates}),
         "confirmatory": confirmatory,
         "status_reason": why,
+        "trends": trends_of(rows, items, arms, story),
+        "honesty": _honesty(run_dir, story),
     }
     out["verdict"] = verdict(out)
     return out
+
+
+def trends_of(rows: list[dict], items: list[dict], arms: list[str], story: Story) -> list[dict[str, Any]]:
+    """Every measure (and gold) recorded at two or more of the optimiser's checkpoints: its least-squares
+    slope per 100 steps per replicate (:func:`oversight_lab.analyses.trends.slopes`), estimated per arm over
+    pretraining seeds, and the flawed arm's slope − the control's, paired within replicates. Item measures
+    are first reduced to one value per replicate and checkpoint (items of one model are one measurement)."""
+    measures = list(story.measures)
+    if not any(m.key == "gold/mean" for m in measures):
+        measures.append(OUTCOMES[0])
+    out = []
+    for m in measures:
+        if m.source == "items":
+            grouped: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+            for r in items:
+                if all(r.get(k) == v for k, v in m.where.items()):
+                    grouped[(r["arm"], _unit(r), r["optimizer"], r["step"])].append(r)
+            series = [{"arm": a, "pretrain_seed": u[0], "seed": u[1], "optimizer": o, "step": st,
+                       m.key: _item_value(m, recs)} for (a, u, o, st), recs in grouped.items()]
+        else:
+            series = [r for r in rows if all(r.get(k) == v for k, v in m.where.items())]
+        by_arm = slopes(series, m.key, story.optimizer)
+        if not by_arm or all(len(d) == 0 for d in by_arm.values()):
+            continue
+        res: dict[str, Any] = {"key": m.key, "label": m.label, "source": m.source, "failure_up": m.failure_up,
+                               "per_100_steps": {}}
+        for arm in arms:
+            d = by_arm.get(arm)
+            if d:
+                units = sorted(d)
+                res["per_100_steps"][arm] = estimate_dict(
+                    cluster_estimate([d[u] for u in units], units, what=f"slope of {m.key}"))
+        if {"flawed", "control"} <= by_arm.keys():
+            res["did"] = estimate_dict(paired_cluster_estimate(
+                by_arm["flawed"], by_arm["control"], what=f"slope of {m.key}, flawed − control"))
+        out.append(res)
+    return out
+
+
+def _honesty(run_dir: Path, story: Story) -> dict[str, Any] | None:
+    """Truthful vs honest statements (what the model says against what its probe reads), where the run's
+    item evaluation recorded a probe (the alchemy world); None elsewhere."""
+    try:
+        return truthful_vs_honest(run_dir, story.optimizer)
+    except (FileNotFoundError, ValueError):
+        return None
 
 
 def _rated_vs_unrated(

@@ -21,7 +21,14 @@ _f = fmt_ci  # mean [95% interval], as every report writes it (report/page.py)
 
 
 def headline_lines(r: dict[str, Any]) -> list[str]:
-    """One line per headline number, mean [95% CI] over seeds."""
+    """The pre-registered primary estimate and its verdict first (where the analysis has one), then one line
+    per headline number, mean [95% CI] over seeds."""
+    primary = r.get("primary") or {}
+    lines = [f"Pre-registered primary: {primary['verdict']}"] if "verdict" in primary else []
+    return lines + _headlines(r)
+
+
+def _headlines(r: dict[str, Any]) -> list[str]:
     a = r["analysis"]
     if a == "debate":
         from oversight_lab.report.debate import debate_lines

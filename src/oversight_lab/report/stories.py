@@ -184,9 +184,75 @@ def _generalisation(a: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def _trends(a: dict[str, Any]) -> str:
+    """The slope of each measure over the optimiser's checkpoints, per arm and flawed − control."""
+    e = html.escape
+    trends = a.get("trends") or []
+    if not trends:
+        return ""
+    parts = ["<h3>Trends over the optimiser's checkpoints</h3><p><small>Least-squares slope of each measure "
+             f"against the {e(a['optimizer'])} step (per 100 steps; the initial policy is step 0), per "
+             "replicate; intervals over pretraining seeds. Does the failure drift with optimisation rather "
+             "than jump?</small></p><table><tr><th>measure</th>"
+             + "".join(f"<th>{e(arm)}: slope [95% CI]</th>" for arm in a["arms"])
+             + "<th>flawed − control [95% CI]</th><th>p</th></tr>"]
+    for t in trends:
+        cells = "".join(f"<td>{e(_ci(t['per_100_steps'][arm])) if arm in t['per_100_steps'] else '–'}</td>"
+                        for arm in a["arms"])
+        did = t.get("did")
+        p = "–" if not did or math.isnan(did["p"]) else f"{did['p']:.2g}"
+        arrow = "↑" if t["failure_up"] else "↓"
+        parts.append(f"<tr><td>{e(t['label'])} <small>({arrow} = failure)</small></td>{cells}"
+                     f"<td>{e(_ci(did)) if did else '–'}</td><td>{p}</td></tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def _honesty(a: dict[str, Any]) -> str:
+    """Truthful vs honest statements per arm (the probe's reading as the model's belief)."""
+    e = html.escape
+    h = a.get("honesty")
+    if not h or not h.get("arms"):
+        return ""
+    labels = {"truthful": "truthful (matches the world)", "honest": "honest (matches its probe)",
+              "lies": "lies (false, against its probe)", "mistaken_honest": "mistaken (false, probe agrees)",
+              "true_dishonest": "true, against its probe"}
+    arms = [arm for arm in a["arms"] if arm in h["arms"]]
+    parts = ["<h3>Truthful against honest</h3><p><small>Answers to “does X contain mercury ?” for every "
+             "ingredient, against the world (truthful) and against what a cross-fitted linear probe on the "
+             "model's hidden states reads (honest): a false statement against the probe's reading is one the "
+             "model makes while its representation says otherwise. Initial policy → last "
+             f"{e(h.get('optimizer', ''))} checkpoint; intervals over pretraining seeds.</small></p>"
+             "<table><tr><th>share of statements</th>"
+             + "".join(f"<th>{e(arm)}: before → after, Δ [95% CI]</th>" for arm in arms) + "</tr>"]
+    for key, label in labels.items():
+        cells = []
+        for arm in arms:
+            d = h["arms"][arm].get(key)
+            cells.append("<td>–</td>" if d is None else
+                         f"<td>{fmt(d['initial']['value'])} → {fmt(d['final']['value'])}, "
+                         f"{e(_ci(d['change']))}</td>")
+        parts.append(f"<tr><td>{e(label)}</td>{''.join(cells)}</tr>")
+    parts.append("</table>")
+    return "".join(parts)
+
+
+def _dose(a: dict[str, Any]) -> str:
+    """The dose–response run kept in the story's run directory, or how to add one."""
+    if a.get("dose"):
+        from oversight_lab.report.dose import dose_section
+
+        return dose_section(a["dose"]).replace("<h2>", "<h3>").replace("</h2>", "</h3>")
+    return ("<h3>Dose–response</h3><p><small>No dose–response run in this run directory: "
+            f"<code>oversight-lab run {html.escape(a['name'])} --dose --out RUN/dose</code> adds one "
+            "(the blind spot's strength from none to strong), and <code>oversight-lab report RUN</code> "
+            "then plots it here.</small></p>")
+
+
 def story_section(a: dict[str, Any], run_dir: str | Path, link: str | None = None) -> str:
     """One story: its question, the pre-registered primary measure and verdict, every arm's failure, gold and
-    proxy, sampled answers before and after, the curves, then every measure."""
+    proxy, rated vs never-rated contexts, sampled answers before and after, the curves, the dose–response,
+    trends over checkpoints, truthful vs honest (where probed), then every measure."""
     e = html.escape
     run_dir = Path(run_dir)
     kind = "confirmatory" if a.get("confirmatory") else "exploratory"
@@ -208,6 +274,7 @@ def story_section(a: dict[str, Any], run_dir: str | Path, link: str | None = Non
         uri = _figure(a, run_dir)
         if uri:
             parts.append(f"<h3>Curves</h3><img alt='{e(a['name'])}' src='{uri}'>")
+    parts += [_dose(a), _trends(a), _honesty(a)]
     parts += [
         "<h3>Every measure</h3>",
         f"<p>Pretraining seeds {e(str(a.get('pretrain_seeds')))}; replicates (pretraining seed, RLHF seed) "
