@@ -194,6 +194,11 @@ def protocol_table(name: str, blocks: list[tuple[str, Path, str]]) -> list[str]:
         )
     lines += ["", f"Method: {pr0['estimate']['method']}.", ""]
     lines += [f"- {block}: {a['primary']['verdict']}" for block, _, _, a in analyses] + [""]
+    from oversight_lab.report.protocols import headline_lines
+
+    for block, _, _, a in analyses:  # the protocol's secondary numbers, as its report states them
+        lines += [f"Headlines, {block} block (descriptive):", ""]
+        lines += [f"- {line}" for line in headline_lines(a)[1:]] + [""]
     lines += ["Commands: " + "; ".join(f"`{cmd}`" for _, _, cmd, _ in analyses), ""]
     return lines
 
