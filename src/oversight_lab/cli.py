@@ -72,6 +72,10 @@ def run(
         help="a story's dose-response: one arm per strength of its blind spot (none to strong), on 2 "
         "pretraining x 2 RLHF seeds unless --pretrain-seeds/--seeds say otherwise; failure and gold against "
         "the strength"),
+    with_dose: bool = typer.Option(
+        False, "--with-dose",
+        help="a story: then its dose-response (as --dose, on development seeds whatever --block says: "
+        "exploratory) into RUN/dose, analysed with the story and plotted in its report"),
 ) -> None:
     """Run a scenario: comparisons → reward model → best-of-n, RL, DPO; gold vs proxy at every checkpoint."""
     from oversight_lab.config import ConfigError, parse_set
@@ -85,7 +89,14 @@ def run(
         if all_stories:
             _run_all_stories(sets, block, out, workers, quiet)
             return
+        if with_dose and (dose or all_stories):
+            raise ConfigError("--with-dose runs a story and then its dose-response; it does not combine with "
+                              "--dose or --all-stories")
+        if with_dose:  # every check of the dose run before anything runs or is written
+            _check_dose(scenario, sets)
         cfg, run_dir, sc = (_prepare_dose if dose else _prepare_run)(scenario, sets, block, workers, out)
+        # the dose on development seeds (exploratory), whatever block the story ran on
+        dose_run = _prepare_dose(scenario, sets, None, workers, run_dir / "dose") if with_dose else None
     except (KeyError, ConfigError, RunDirError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
         return
@@ -105,6 +116,11 @@ def run(
         console.print(_scorecard(summary))
         for line in summary["verdicts"]:
             console.print(f"• {line}")
+    if dose_run is not None:  # the story's dose-response, kept in its run directory
+        dose_cfg, dose_dir, _ = dose_run
+        console.print(f"dose-response: {dose_dir}")
+        execute(dose_cfg, dose_dir, show_progress=not quiet)
+        _finish(dose_dir)
     report = _finish(run_dir)
     console.print(f"wall time {summary['timings']['wall']:.1f} s; report: {report}")
 
@@ -164,6 +180,23 @@ def _prepare_dose(  # noqa: ANN202
     run_dir = new_run_dir(out, f"{sc.name}-dose")
     _write_prereg(run_dir, sc, cfg.seed_block, changed)
     return cfg, run_dir, sc
+
+
+def _check_dose(scenario: str, sets: dict) -> None:
+    """``--with-dose``: the story has a dose and its dose run's config is valid (nothing is written)."""
+    from oversight_lab.config import ConfigError, resolve_config
+    from oversight_lab.scenarios import get_scenario
+    from oversight_lab.scenarios.stories import DOSE_BUDGET, STORIES, dose_arms
+
+    story = STORIES.get(scenario)
+    if story is None or story.dose is None:
+        with_dose = ", ".join(n for n, st in STORIES.items() if st.dose is not None)
+        raise ConfigError(f"--with-dose: {scenario!r} is not a story with a dose (stories with one: {with_dose})")
+    base = {**get_scenario(scenario).overrides, **DOSE_BUDGET, "scenario": scenario}
+    flawed = resolve_config(base, sets).arms.get("flawed")
+    if flawed is None:
+        raise ConfigError(f"--with-dose: scenario {scenario!r} has no 'flawed' arm to dose")
+    dose_arms(flawed.model_dump(), story.dose)
 
 
 def _write_prereg(run_dir: Path, sc, seed_block: str, changed: list[str]) -> None:  # noqa: ANN001

@@ -87,6 +87,9 @@ def test_every_story_declares_a_dose_and_a_question():
 @pytest.mark.parametrize("args,message", [
     (["gao", "--dose"], "--dose: 'gao' is not a story with a dose"),
     (["banker", "--dose", "--set", "rl.stepz=3"], "unknown config key 'rl.stepz'"),
+    (["gao", "--with-dose"], "--with-dose: 'gao' is not a story with a dose"),
+    (["banker", "--with-dose", "--dose"], "--with-dose runs a story and then its dose-response"),
+    (["banker", "--with-dose", "--set", "rl.stepz=3"], "unknown config key 'rl.stepz'"),
 ])
 def test_dose_bad_input(tmp_path, args, message):
     res = subprocess.run([sys.executable, "-m", "oversight_lab.cli", "run", *args], cwd=tmp_path,
@@ -98,15 +101,20 @@ def test_dose_bad_input(tmp_path, args, message):
 
 @pytest.mark.slow
 def test_run_dose_writes_a_curve(tmp_path):
-    """``run omission --dose`` on one replicate and a tiny budget: an arm per dose, the analysis, the plot."""
-    out = tmp_path / "dose"
+    """``run omission --with-dose`` on one replicate and a tiny budget: the story, then an arm per dose in
+    RUN/dose, the dose analysis and plot, and the story's report plotting it."""
+    story = tmp_path / "story"
+    out = story / "dose"
     res = subprocess.run(
-        [sys.executable, "-m", "oversight_lab.cli", "run", "omission", "--dose", "--pretrain-seeds", "1",
+        [sys.executable, "-m", "oversight_lab.cli", "run", "omission", "--with-dose", "--pretrain-seeds", "1",
          "--seeds", "1", "--set", "rl.steps=10", "--set", "bon.pool_size=8", "--set", "bon.n_tasks=8",
          "--set", "eval.n_tasks=8", "--set", "feedback.n_comparisons=200", "--set", "reward.steps=30",
-         "--quiet", "--out", str(out)],
+         "--quiet", "--out", str(story)],
         cwd=tmp_path, capture_output=True, text=True, timeout=1800, env=os.environ.copy())
     assert res.returncode == 0, res.stderr[-2000:]
+    story_analysis = json.loads((story / "analysis.json").read_text())
+    assert story_analysis["kind"] == "story" and story_analysis["dose"]["kind"] == "dose"
+    assert "dose–response of" in (story / "report.html").read_text()
     a = json.loads((out / "analysis.json").read_text())
     assert a["kind"] == "dose" and [d["value"] for d in a["failure_by_dose"]] == [1.0, 0.75, 0.5, 0.25, 0.0]
     assert all(d["n_replicates"] == 1 for d in a["failure_by_dose"])
