@@ -93,7 +93,7 @@ def run(
             raise ConfigError("--with-dose runs a story and then its dose-response; it does not combine with "
                               "--dose or --all-stories")
         if with_dose:  # every check of the dose run before anything runs or is written
-            _check_dose(scenario, sets)
+            _dose_config(scenario, sets, None, workers, None)
         cfg, run_dir, sc = (_prepare_dose if dose else _prepare_run)(scenario, sets, block, workers, out)
         # the dose on development seeds (exploratory), whatever block the story ran on
         dose_run = _prepare_dose(scenario, sets, None, workers, run_dir / "dose") if with_dose else None
@@ -149,13 +149,11 @@ def _prepare_run(scenario: str, sets: dict, block: str | None, workers: int | No
     return cfg, run_dir, sc
 
 
-def _prepare_dose(  # noqa: ANN202
-    scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None
-):
-    """``run STORY --dose``: the story's settings on the dose budget, its flawed arm once per dose value
-    (``dose-<i>``); exploratory by construction (the dose is not part of any pre-registration)."""
+def _dose_config(scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None):  # noqa: ANN202
+    """A story's dose run, resolved and checked (nothing is written): the story's settings on the dose budget,
+    its flawed arm once per dose value (``dose-<i>``); exploratory by construction (the dose is not part of
+    any pre-registration). Returns (config, scenario, the departures from the registered settings)."""
     from oversight_lab.config import ConfigError, check_inputs, resolve_config, seed_block_overrides
-    from oversight_lab.runs.rundir import new_run_dir
     from oversight_lab.scenarios import get_scenario
     from oversight_lab.scenarios.stories import DOSE_BUDGET, STORIES, dose_arms
 
@@ -177,26 +175,21 @@ def _prepare_dose(  # noqa: ANN202
         sets = {**sets, "workers": workers}
     cfg = resolve_config({**base, "arms": arms}, sets)
     check_inputs(cfg, out)
+    return cfg, sc, changed
+
+
+def _prepare_dose(  # noqa: ANN202
+    scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None
+):
+def _dose_config(  # noqa: ANN202
+    scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None
+):
+    from oversight_lab.runs.rundir import new_run_dir
+
+    cfg, sc, changed = _dose_config(scenario, sets, block, workers, out)
     run_dir = new_run_dir(out, f"{sc.name}-dose")
     _write_prereg(run_dir, sc, cfg.seed_block, changed)
     return cfg, run_dir, sc
-
-
-def _check_dose(scenario: str, sets: dict) -> None:
-    """``--with-dose``: the story has a dose and its dose run's config is valid (nothing is written)."""
-    from oversight_lab.config import ConfigError, resolve_config
-    from oversight_lab.scenarios import get_scenario
-    from oversight_lab.scenarios.stories import DOSE_BUDGET, STORIES, dose_arms
-
-    story = STORIES.get(scenario)
-    if story is None or story.dose is None:
-        with_dose = ", ".join(n for n, st in STORIES.items() if st.dose is not None)
-        raise ConfigError(f"--with-dose: {scenario!r} is not a story with a dose (stories with one: {with_dose})")
-    base = {**get_scenario(scenario).overrides, **DOSE_BUDGET, "scenario": scenario}
-    flawed = resolve_config(base, sets).arms.get("flawed")
-    if flawed is None:
-        raise ConfigError(f"--with-dose: scenario {scenario!r} has no 'flawed' arm to dose")
-    dose_arms(flawed.model_dump(), story.dose)
 
 
 def _write_prereg(run_dir: Path, sc, seed_block: str, changed: list[str]) -> None:  # noqa: ANN001

@@ -87,7 +87,7 @@ def test_every_story_declares_a_dose_and_a_question():
 @pytest.mark.parametrize("args,message", [
     (["gao", "--dose"], "--dose: 'gao' is not a story with a dose"),
     (["banker", "--dose", "--set", "rl.stepz=3"], "unknown config key 'rl.stepz'"),
-    (["gao", "--with-dose"], "--with-dose: 'gao' is not a story with a dose"),
+    (["gao", "--with-dose"], "--dose: 'gao' is not a story with a dose"),
     (["banker", "--with-dose", "--dose"], "--with-dose runs a story and then its dose-response"),
     (["banker", "--with-dose", "--set", "rl.stepz=3"], "unknown config key 'rl.stepz'"),
 ])
