@@ -149,7 +149,9 @@ def _prepare_run(scenario: str, sets: dict, block: str | None, workers: int | No
     return cfg, run_dir, sc
 
 
-def _dose_config(scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None):  # noqa: ANN202
+def _dose_config(  # noqa: ANN202
+    scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None
+):
     """A story's dose run, resolved and checked (nothing is written): the story's settings on the dose budget,
     its flawed arm once per dose value (``dose-<i>``); exploratory by construction (the dose is not part of
     any pre-registration). Returns (config, scenario, the departures from the registered settings)."""
@@ -181,9 +183,7 @@ def _dose_config(scenario: str, sets: dict, block: str | None, workers: int | No
 def _prepare_dose(  # noqa: ANN202
     scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None
 ):
-def _dose_config(  # noqa: ANN202
-    scenario: str, sets: dict, block: str | None, workers: int | None, out: Path | None
-):
+    """``run STORY --dose``: the dose run (:func:`_dose_config`), its directory and pre-registration record."""
     from oversight_lab.runs.rundir import new_run_dir
 
     cfg, sc, changed = _dose_config(scenario, sets, block, workers, out)
