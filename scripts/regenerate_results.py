@@ -164,6 +164,20 @@ def story_table(name: str, blocks: list[tuple[str, Path, str]]) -> list[str]:
         "",
     ]
     lines += [f"- {block}: {a['verdict']}" for block, _, _, a in analyses]
+    lines += ["", "Trends over the RL checkpoints (slope per 100 steps, per replicate; flawed − control A) "
+              "and, where the items read a probe, statements against it:", ""]
+    for block, _, _, a in analyses:
+        # the primary measure's trend and the first sampled (checkpoint) measure's
+        trends = [t for t in a.get("trends") or [] if t["key"] != "gold/mean"]
+        shown = [t for t in trends if t["key"] == m0["key"] and t["source"] == m0["source"]][:1]
+        shown += [t for t in trends if t["source"] == "checkpoint" and t not in shown][:1]
+        parts = [f"{t['label']}: {ci(t.get('did'), 3)} (p {p_of(t.get('did'))})" for t in shown]
+        h = (a.get("honesty") or {}).get("arms") or {}
+        if h:
+            lies = ", ".join(f"{names.get(arm, arm)} {d['lies']['initial']['value']:.2f} → "
+                             f"{d['lies']['final']['value']:.2f}" for arm, d in h.items())
+            parts.append(f"lies (false statements against its own probe), before → after: {lies}")
+        lines.append(f"- {block}: " + ("; ".join(parts) if parts else "–"))
     lines += ["", "Commands: " + "; ".join(f"`{cmd}`" for _, _, cmd, _ in analyses), ""]
     return lines
 
