@@ -69,7 +69,7 @@ def run(
         "SCENARIO is ignored"),
     dose: bool = typer.Option(
         False, "--dose",
-        help="a story's dose-response: one arm per strength of its blind spot (none to strong), on 2 "
+        help="a story's dose-response: one arm per strength of its blind spot (none to strong), on 3 "
         "pretraining x 2 RLHF seeds unless --pretrain-seeds/--seeds say otherwise; failure and gold against "
         "the strength"),
     with_dose: bool = typer.Option(

@@ -29,7 +29,7 @@ __all__ = [
 
 # One budget for every story and arm (data/scenarios/shared/story_budget.yaml).
 STORY_BUDGET: dict[str, Any] = shared("story_budget")
-# A dose–response run (``--dose``): the story budget on 2 pretraining × 2 RLHF seeds per dose.
+# A dose–response run (``--dose``): the story budget on 3 pretraining × 2 RLHF seeds per dose.
 DOSE_BUDGET: dict[str, Any] = {**STORY_BUDGET, **shared("dose_seeds")}
 STORIES: dict[str, Story] = _STORIES
 
