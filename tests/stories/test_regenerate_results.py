@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from test_story_report import write_run, zeros
 
 SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "regenerate_results.py"
