@@ -148,4 +148,4 @@ def test_a_story_run_plots_the_dose_run_kept_beside_it(tmp_path):
     a = analyse_run(story_dir)
     assert a["dose"]["onset"] == 0.5 and a["dose"]["kind"] == "dose"
     page = story_section(a, story_dir)
-    assert "dose–response of" in page and page.count("data:image/png;base64,") >= 2
+    assert "<h3>alchemist: dose–response of" in page and page.count("data:image/png;base64,") >= 2

@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from oversight_lab.analyses.stories import estimate_dict, is_confirmatory
 from oversight_lab.config import RunConfig, replicates
 from oversight_lab.feedback.records import read_comparisons
 from oversight_lab.metrics.stats import cluster_estimate
@@ -368,8 +369,6 @@ def primary_result(values: list[float], units: list[tuple[int, int]], run_dir: P
     95% interval and p-value over pretraining seeds, whether it shows as registered (``emerged``: the
     interval excludes 0 in the registered direction and the estimate is at least the minimum effect) or not
     (``none``), and whether the run was confirmatory."""
-    from oversight_lab.analyses.stories import estimate_dict, is_confirmatory
-
     path = run_dir / "prereg.json"
     prereg = json.loads(path.read_text()).get("prereg") if path.exists() else None
     est = estimate_dict(cluster_estimate(values, units[: len(values)], what="primary"))

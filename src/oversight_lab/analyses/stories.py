@@ -250,8 +250,8 @@ def trends_of(rows: list[dict], items: list[dict], arms: list[str], story: Story
                        m.key: _item_value(m, recs)} for (a, u, o, st), recs in grouped.items()]
         else:
             series = [r for r in rows if all(r.get(k) == v for k, v in m.where.items())]
-        by_arm = slopes(series, m.key, story.optimizer)
-        if not by_arm or all(len(d) == 0 for d in by_arm.values()):
+        by_arm = slopes(series, m.key, story.optimizer)  # only arms with a replicate of two checkpoints
+        if not by_arm:
             continue
         res: dict[str, Any] = {"key": m.key, "label": m.label, "source": m.source, "failure_up": m.failure_up,
                                "per_100_steps": {}}

@@ -55,12 +55,13 @@ def dose_figure(a: dict[str, Any]) -> str | None:
     return png(fig)
 
 
-def dose_section(a: dict[str, Any]) -> str:
-    """The dose–response: question, verdict line, the plot, then the table of every dose."""
+def dose_section(a: dict[str, Any], level: int = 2) -> str:
+    """The dose–response: question, verdict line, the plot, then the table of every dose; its heading at
+    ``level`` (3 inside a story's report)."""
     e = html.escape
     kind = "confirmatory" if a.get("confirmatory") else "exploratory"
     parts = [
-        f"<h2>{e(a['name'])}: dose–response of {e(a['failure'])}</h2>",
+        f"<h{level}>{e(a['name'])}: dose–response of {e(a['failure'])}</h{level}>",
         f"<p><b>{e(a.get('question', ''))}</b></p>",
         f"<p class='v'><b>{kind}</b> ({e(a.get('status_reason', ''))}).<br>{e(a['verdict'])}</p>",
         f"<p>Dose: {e(a['dose']['flaw'])}.{e(a['dose']['param'])} — {e(a['dose']['label'])}. "

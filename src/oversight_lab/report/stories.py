@@ -242,7 +242,7 @@ def _dose(a: dict[str, Any]) -> str:
     if a.get("dose"):
         from oversight_lab.report.dose import dose_section
 
-        return dose_section(a["dose"]).replace("<h2>", "<h3>").replace("</h2>", "</h3>")
+        return dose_section(a["dose"], level=3)
     return ("<h3>Dose–response</h3><p><small>No dose–response run in this run directory: "
             f"<code>oversight-lab run {html.escape(a['name'])} --dose --out RUN/dose</code> adds one "
             "(the blind spot's strength from none to strong), and <code>oversight-lab report RUN</code> "
